@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs lowbit's Debian dependencies (idempotent; needs root or sudo on a fresh Debian 12),
+# fetches the data sets into data/ and builds Release into build/.
+#   scripts/setup.sh            install + data + build
+#   LB_SKIP_DATA=1 scripts/setup.sh   skip the data step
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libopenblas-openmp-dev, not the pthreads build: our OpenMP loops and OpenBLAS then share
+# one libgomp thread pool instead of two pools spinning against each other on few cores.
+packages=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
+  doctest-dev libstb-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${LB_SKIP_DATA:-0}" != 1 ] && [ -x scripts/get_data.sh ]; then
+  scripts/get_data.sh || echo "setup: some data sets are missing (see above); training on them will fail with a clear error"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${LB_CMAKE_ARGS:-} >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built into build/"
