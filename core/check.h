@@ -6,11 +6,19 @@
 /// one, the fix.
 ///
 ///   LB_CHECK(a.dim() == 2, "matmul: expected a 2-D left operand, got ", a.shape());
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lowbit {
+
+// Declared here (defined in tensor.cpp, also declared in tensor.h) so that LB_CHECK can print
+// shapes whatever the include order: detail::concat is a template in namespace lowbit::detail,
+// and argument-dependent lookup for std::vector finds only namespace std.
+using Shape = std::vector<int64_t>;
+std::ostream& operator<<(std::ostream& os, const Shape& shape);
 
 /// The one exception type for user-facing errors (bad shapes, bad configs, bad files).
 class Error : public std::runtime_error {

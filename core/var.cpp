@@ -50,18 +50,21 @@ void Var::backward(const Tensor& seed, bool retain_graph) const {
   LB_CHECK(seed.shape() == shape(), "backward: seed gradient shape ", seed.shape(),
            " does not match value shape ", shape());
 
-  // Iterative post-order DFS: `order` lists every node after all nodes it feeds.
-  std::vector<Node*> order;
+  // Iterative post-order DFS: `order` lists every node after all nodes it feeds. It holds
+  // owning pointers: releasing a node's input edges below would otherwise destroy nodes
+  // that are still to be visited (an interior node is often owned only by its consumer).
+  std::vector<std::shared_ptr<Node>> order;
   std::unordered_set<Node*> visited;
-  std::vector<std::pair<Node*, size_t>> stack{{node_.get(), 0}};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{node_, 0}};
   visited.insert(node_.get());
   while (!stack.empty()) {
     auto& [n, next] = stack.back();
     if (next < n->inputs.size()) {
-      Node* child = n->inputs[next++].get();
-      if (child && child->requires_grad && visited.insert(child).second) stack.push_back({child, 0});
+      std::shared_ptr<Node> child = n->inputs[next++];
+      if (child && child->requires_grad && visited.insert(child.get()).second)
+        stack.push_back({std::move(child), 0});
     } else {
-      order.push_back(n);
+      order.push_back(std::move(n));
       stack.pop_back();
     }
   }
@@ -69,7 +72,7 @@ void Var::backward(const Tensor& seed, bool retain_graph) const {
   node_->grad = node_->grad.defined() ? node_->grad.clone().add_(seed) : seed.clone();
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* n = *it;
+    Node* n = it->get();
     if (n->is_leaf) continue;
     if (n->grad.defined() && n->backward) {
       GradInputs in(*n);

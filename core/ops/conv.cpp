@@ -1,1 +1,195 @@
+#include <algorithm>
+#include <cstdlib>  // TEMP
+#include <memory>
+
+#include "core/check.h"
+#include "core/kernels/gemm.h"
+#include "core/kernels/im2col.h"
+#include "core/kernels/parallel.h"
 #include "core/ops.h"
+#include "core/threads.h"
+
+// Legend: N batch, C input channels, H×W input, OC output channels, KH×KW kernel,
+// OH×OW output, CKK = C·KH·KW (rows of cols), P = OH·OW (output pixels of one image),
+// G images per GEMM, L = G·P (columns of one GEMM).
+//
+// Layout of the work: the batch is cut into one contiguous chunk of images per thread; each
+// thread runs im2col + single-threaded sgemm on its own scratch buffers (OpenBLAS's OpenMP
+// build does not fork inside our parallel region). G images share one GEMM so that small
+// feature maps (P = 64 on LeNet's second layer) still give OpenBLAS a wide matrix; the
+// scratch stays in L2. With G = 1 the GEMM writes straight into the NCHW output. The backward
+// recomputes cols instead of keeping N·CKK·P floats alive between forward and backward.
+// With fewer images than threads (inference on one image) the chunk loop runs on the calling
+// thread and OpenBLAS parallelises each GEMM itself.
+
+namespace lowbit {
+
+namespace {
+
+using kernels::ConvGeom;
+using kernels::Trans;
+
+/// Output columns per GEMM we aim for (measured on the LeNet-5 shapes, see the report in
+/// the commit that introduced it).
+static const int64_t kTargetCols =
+    getenv("LB_CONV_COLS") ? atoi(getenv("LB_CONV_COLS")) : 512;  // TEMP tuning
+
+int64_t num_chunks(int64_t n) { return std::max<int64_t>(1, std::min<int64_t>(n, num_threads())); }
+
+/// Images per GEMM for a chunk of `n` images.
+int64_t images_per_gemm(const ConvGeom& g, int64_t n) {
+  return std::clamp<int64_t>((kTargetCols + g.col_cols() - 1) / std::max<int64_t>(1, g.col_cols()),
+                             1, std::max<int64_t>(1, n));
+}
+
+/// Calls fn(t, n0, n1) for T contiguous chunks [n0, n1) of [0, n), one per thread.
+template <class Fn>
+void for_each_chunk(int64_t T, int64_t n, int64_t cost_per_image, Fn&& fn) {
+  kernels::parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) fn(t, t * n / T, (t + 1) * n / T);
+      },
+      std::max<int64_t>(1, cost_per_image * n / T));
+}
+
+std::unique_ptr<float[]> scratch(int64_t n) {
+  return std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n));
+}
+
+}  // namespace
+
+Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
+  LB_CHECK(x.defined() && x.dim() == 4, "conv2d: expected input (N, C, H, W), got shape ",
+           x.defined() ? x.shape() : Shape{});
+  LB_CHECK(w.defined() && w.dim() == 4 && w.size(1) == x.size(1) && w.size(0) > 0 &&
+               w.size(2) > 0 && w.size(3) > 0,
+           "conv2d: weight ", w.defined() ? w.shape() : Shape{}, " does not fit input ", x.shape(),
+           "; expected weight (OC, C, KH, KW) with C = ", x.size(1));
+  LB_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)), "conv2d: bias ", b.shape(),
+           " does not match weight ", w.shape(), "; expected bias (", w.size(0), ")");
+  LB_CHECK(args.stride >= 1 && args.padding >= 0,
+           "conv2d: expected stride >= 1 and padding >= 0, got stride ", args.stride, " padding ",
+           args.padding);
+  const int64_t N = x.size(0), OC = w.size(0);
+  const ConvGeom g = ConvGeom::make(x.size(1), x.size(2), x.size(3), w.size(2), w.size(3),
+                                    args.stride, args.padding);
+  LB_CHECK(
+      x.size(1) > 0 && x.size(2) + 2 * args.padding >= g.KH && x.size(3) + 2 * args.padding >= g.KW,
+      "conv2d: kernel ", g.KH, "x", g.KW, " (weight ", w.shape(), ") is larger than the input ",
+      x.shape(), " padded by ", args.padding);
+  const int64_t CKK = g.col_rows(), P = g.col_cols();
+
+  Tensor y = Tensor::empty({N, OC, g.OH, g.OW});
+  {
+    const float* xp = x.data().data();
+    const float* wp = w.data().data();
+    const float* bp = b.defined() ? b.data().data() : nullptr;
+    float* yp = y.data();
+    const int64_t T = num_chunks(N), img = g.image_size();
+    for_each_chunk(T, N, OC * CKK * P, [&](int64_t, int64_t n0, int64_t n1) {
+      const int64_t G = images_per_gemm(g, n1 - n0);
+      auto cols = G == 1 && g.is_identity() ? nullptr : scratch(CKK * G * P);
+      auto ybuf = G > 1 ? scratch(OC * G * P) : nullptr;
+      for (int64_t nb = n0; nb < n1; nb += G) {
+        const int64_t gs = std::min(G, n1 - nb), L = gs * P;
+        if (cols)
+          for (int64_t j = 0; j < gs; ++j)
+            kernels::im2col(xp + (nb + j) * img, g, cols.get() + j * P, L);
+        const float* B = cols ? cols.get() : xp + nb * img;
+        if (G == 1) {  // straight into y_n (OC, P), bias as the GEMM's initial C
+          float* yn = yp + nb * OC * P;
+          if (bp)
+            for (int64_t oc = 0; oc < OC; ++oc) std::fill(yn + oc * P, yn + (oc + 1) * P, bp[oc]);
+          kernels::sgemm(Trans::No, Trans::No, OC, P, CKK, 1.f, wp, B, bp ? 1.f : 0.f, yn);
+          continue;
+        }
+        // ybuf (OC, L) holds the gs images side by side: scatter into NCHW, adding the bias.
+        kernels::sgemm(Trans::No, Trans::No, OC, L, CKK, 1.f, wp, B, 0.f, ybuf.get());
+        for (int64_t j = 0; j < gs; ++j)
+          for (int64_t oc = 0; oc < OC; ++oc) {
+            const float* src = ybuf.get() + oc * L + j * P;
+            float* dst = yp + ((nb + j) * OC + oc) * P;
+            const float bias = bp ? bp[oc] : 0.f;
+            for (int64_t q = 0; q < P; ++q) dst[q] = src[q] + bias;
+          }
+      }
+    });
+  }
+
+  const Tensor xd = x.data(), wd = w.data();
+  const bool has_bias = b.defined();
+  std::vector<Var> inputs{x, w};
+  if (has_bias) inputs.push_back(b);
+  return make_result(
+      y, inputs, "conv2d", [xd, wd, g, has_bias, N, OC, CKK, P](const Tensor& gy, GradInputs& in) {
+        const bool need_x = in.needs(0), need_w = in.needs(1), need_b = has_bias && in.needs(2);
+        const int64_t T = num_chunks(N);
+        Tensor gx = need_x ? Tensor::empty(xd.shape()) : Tensor();
+        // Per-chunk partial sums of the weight and bias gradients, reduced below.
+        Tensor gw_parts = need_w ? Tensor::empty({T, OC, CKK}) : Tensor();
+        Tensor gb_parts = need_b ? Tensor::zeros({T, OC}) : Tensor();
+        if (need_w && N == 0) gw_parts.fill_(0.f);
+        const float* xp = xd.data();
+        const float* wp = wd.data();
+        const float* gp = gy.data();
+        const int64_t img = g.image_size();
+        for_each_chunk(T, N, 2 * OC * CKK * P, [&](int64_t t, int64_t n0, int64_t n1) {
+          const int64_t G = images_per_gemm(g, n1 - n0);
+          const bool plain = G == 1 && g.is_identity();  // cols would be x itself
+          auto cols = need_w && !plain ? scratch(CKK * G * P) : nullptr;
+          auto gcols = need_x && !plain ? scratch(CKK * G * P) : nullptr;
+          auto gbuf = G > 1 ? scratch(OC * G * P) : nullptr;
+          float* gw = need_w ? gw_parts.data() + t * OC * CKK : nullptr;
+          for (int64_t nb = n0; nb < n1; nb += G) {
+            const int64_t gs = std::min(G, n1 - nb), L = gs * P;
+            // gsrc: (OC, L), the output gradients of the gs images side by side.
+            const float* gsrc = gp + nb * OC * P;
+            if (gbuf) {
+              for (int64_t j = 0; j < gs; ++j)
+                for (int64_t oc = 0; oc < OC; ++oc)
+                  std::copy_n(gp + ((nb + j) * OC + oc) * P, P, gbuf.get() + oc * L + j * P);
+              gsrc = gbuf.get();
+            }
+            if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK)
+              if (cols)
+                for (int64_t j = 0; j < gs; ++j)
+                  kernels::im2col(xp + (nb + j) * img, g, cols.get() + j * P, L);
+              kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc,
+                             cols ? cols.get() : xp + nb * img, nb == n0 ? 0.f : 1.f, gw);
+            }
+            if (need_x) {  // grad_input = col2im(wᵀ · g): (CKK, OC)·(OC, L)
+              float* gxn = gx.data() + nb * img;
+              kernels::sgemm(Trans::Yes, Trans::No, CKK, L, OC, 1.f, wp, gsrc, 0.f,
+                             gcols ? gcols.get() : gxn);
+              if (gcols)
+                for (int64_t j = 0; j < gs; ++j)
+                  kernels::col2im(gcols.get() + j * P, g, L, gxn + j * img);
+            }
+            if (need_b) {
+              float* gb = gb_parts.data() + t * OC;
+              for (int64_t oc = 0; oc < OC; ++oc) {
+                const float* row = gsrc + oc * L;
+                float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+                for (int64_t q = 0; q < L; ++q) acc += row[q];
+                gb[oc] += acc;
+              }
+            }
+          }
+        });
+        if (need_x) in.add(0, gx);
+        if (need_w) {
+          Tensor gw = gw_parts.rows(0, 1);
+          for (int64_t t = 1; t < T; ++t) gw.add_(gw_parts.rows(t, t + 1));
+          in.add(1, gw.reshape(wd.shape()));
+        }
+        if (need_b) {
+          Tensor gb = gb_parts.rows(0, 1);
+          for (int64_t t = 1; t < T; ++t) gb.add_(gb_parts.rows(t, t + 1));
+          in.add(2, gb.reshape({OC}));
+        }
+      });
+}
+
+}  // namespace lowbit

@@ -1,1 +1,210 @@
+#include <cmath>
+#include <vector>
+
+#include "core/check.h"
+#include "core/kernels/parallel.h"
 #include "core/ops.h"
+
+// Legend: x viewed as (N, C, S) with S = H·W (1 for (N, C) input); channel c owns the N runs
+// x[n, c, 0..S). M = N·S values per channel.
+
+namespace lowbit {
+
+namespace {
+
+struct Layout {
+  int64_t N, C, S;
+};
+
+/// out[c] = Σ over channel c of term(c, i), i the flat index. Double across runs, float
+/// (vectorised) inside a run.
+template <class Term>
+void reduce_channels(const Layout& l, double* out, Term term) {
+  const auto [N, C, S] = l;
+  if (S == 1) {  // (N, C): rows are contiguous across channels
+    kernels::parallel_for(
+        C,
+        [&](int64_t c0, int64_t c1) {
+          for (int64_t c = c0; c < c1; ++c) out[c] = 0.0;
+          for (int64_t n = 0; n < N; ++n)
+            for (int64_t c = c0; c < c1; ++c) out[c] += term(c, n * C + c);
+        },
+        N);
+    return;
+  }
+  kernels::parallel_for(
+      C,
+      [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          double acc = 0.0;
+          for (int64_t n = 0; n < N; ++n) {
+            const int64_t i0 = (n * C + c) * S;
+            float part = 0.f;
+#pragma omp simd reduction(+ : part)
+            for (int64_t s = 0; s < S; ++s) part += term(c, i0 + s);
+            acc += part;
+          }
+          out[c] = acc;
+        }
+      },
+      N * S);
+}
+
+/// out[i] = f(c, i) for every element.
+template <class F>
+void map_channels(const Layout& l, float* out, F f) {
+  const auto [N, C, S] = l;
+  if (S == 1) {
+    kernels::parallel_for(
+        N,
+        [&](int64_t n0, int64_t n1) {
+          for (int64_t n = n0; n < n1; ++n)
+            for (int64_t c = 0; c < C; ++c) out[n * C + c] = f(c, n * C + c);
+        },
+        C);
+    return;
+  }
+  kernels::parallel_for(
+      N * C,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t c = r % C, i0 = r * S;
+          for (int64_t s = 0; s < S; ++s) out[i0 + s] = f(c, i0 + s);
+        }
+      },
+      S);
+}
+
+void check_channel_vector(const Tensor& t, int64_t C, const char* what, const Shape& x_shape) {
+  LB_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == C), "batch_norm: ", what, " ", t.shape(),
+           " does not match input ", x_shape, "; expected (", C, ")");
+}
+
+}  // namespace
+
+Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean,
+               Tensor running_var, BatchNormArgs args) {
+  LB_CHECK(x.defined() && x.dim() >= 2 && x.dim() <= 4,
+           "batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got shape ",
+           x.defined() ? x.shape() : Shape{});
+  const Layout l{x.size(0), x.size(1), shape_numel(Shape(x.shape().begin() + 2, x.shape().end()))};
+  const int64_t C = l.C, M = l.N * l.S;
+  check_channel_vector(gamma.data(), C, "gamma", x.shape());
+  check_channel_vector(beta.data(), C, "beta", x.shape());
+  check_channel_vector(running_mean, C, "running_mean", x.shape());
+  check_channel_vector(running_var, C, "running_var", x.shape());
+  LB_CHECK(args.eps > 0.f && args.momentum >= 0.f && args.momentum <= 1.f,
+           "batch_norm: expected eps > 0 and momentum in [0, 1], got eps ", args.eps, " momentum ",
+           args.momentum);
+  LB_CHECK(args.training || (running_mean.defined() && running_var.defined()),
+           "batch_norm: eval mode normalises with running statistics; pass running_mean and "
+           "running_var (or use training mode)");
+  LB_CHECK(!args.training || M > 1,
+           "batch_norm: expected more than 1 value per channel when "
+           "training, got input shape ",
+           x.shape());
+
+  const float* xp = x.data().data();
+  std::vector<float> mean(static_cast<size_t>(C)), invstd(static_cast<size_t>(C));
+  if (args.training) {
+    std::vector<double> acc(static_cast<size_t>(C));
+    reduce_channels(l, acc.data(), [xp](int64_t, int64_t i) { return xp[i]; });
+    for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(acc[c] / static_cast<double>(M));
+    // Two passes (Σ(x − mean)²) rather than E[x²] − mean²: no cancellation.
+    const float* mp = mean.data();
+    reduce_channels(l, acc.data(), [xp, mp](int64_t c, int64_t i) {
+      const float d = xp[i] - mp[c];
+      return d * d;
+    });
+    float* rm = running_mean.defined() ? running_mean.data() : nullptr;
+    float* rv = running_var.defined() ? running_var.data() : nullptr;
+    const double m = args.momentum;
+    for (int64_t c = 0; c < C; ++c) {
+      const double var = acc[c] / static_cast<double>(M);  // biased: normalises the batch
+      invstd[c] = static_cast<float>(1.0 / std::sqrt(var + args.eps));
+      if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mean[c]);
+      if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));  // unbiased
+    }
+  } else {
+    const float* rm = running_mean.data();
+    const float* rv = running_var.data();
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = rm[c];
+      invstd[c] = 1.f / std::sqrt(rv[c] + args.eps);
+    }
+  }
+
+  // y = x·scale + shift per channel, scale = γ·invstd, shift = β − mean·scale.
+  const float* gp = gamma.defined() ? gamma.data().data() : nullptr;
+  const float* bp = beta.defined() ? beta.data().data() : nullptr;
+  std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = (gp ? gp[c] : 1.f) * invstd[c];
+    shift[c] = (bp ? bp[c] : 0.f) - mean[c] * scale[c];
+  }
+  Tensor y = Tensor::empty(x.shape());
+  {
+    const float* sp = scale.data();
+    const float* hp = shift.data();
+    map_channels(l, y.data(), [xp, sp, hp](int64_t c, int64_t i) { return xp[i] * sp[c] + hp[c]; });
+  }
+
+  const Tensor xd = x.data();
+  const bool training = args.training;
+  std::vector<Var> inputs{x};
+  if (gamma.defined()) inputs.push_back(gamma);
+  if (beta.defined()) inputs.push_back(beta);
+  const size_t gamma_at = gamma.defined() ? 1 : 0, beta_at = inputs.size() - 1;
+  const bool has_gamma = gamma.defined(), has_beta = beta.defined();
+  return make_result(y, inputs, "batch_norm",
+                     [xd, l, C, training, mean = std::move(mean), invstd = std::move(invstd),
+                      scale = std::move(scale), has_gamma, has_beta, gamma_at,
+                      beta_at](const Tensor& gy, GradInputs& in) {
+                       const double count = static_cast<double>(l.N * l.S);
+                       const float* xv = xd.data();
+                       const float* g = gy.data();
+                       const float* mp = mean.data();
+                       // Σg and Σg·(x − mean) per channel: the two sums of the closed form.
+                       std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
+                       reduce_channels(l, sg.data(), [g](int64_t, int64_t i) { return g[i]; });
+                       reduce_channels(l, sgx.data(), [g, xv, mp](int64_t c, int64_t i) {
+                         return g[i] * (xv[i] - mp[c]);
+                       });
+                       if (in.needs(0)) {
+                         // Training: dx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·invstd,
+                         // written as dx = scale·g + k1·x + k0. Eval: the statistics are constants,
+                         // dx = scale·g.
+                         std::vector<float> k1(static_cast<size_t>(C), 0.f),
+                             k0(static_cast<size_t>(C), 0.f);
+                         if (training) {
+                           for (int64_t c = 0; c < C; ++c) {
+                             const double a = scale[c], is = invstd[c];
+                             const double c1 = -a * is * is * sgx[c] / count;
+                             k1[c] = static_cast<float>(c1);
+                             k0[c] = static_cast<float>(-a * sg[c] / count - c1 * mean[c]);
+                           }
+                         }
+                         Tensor gx = Tensor::empty(xd.shape());
+                         const float* sp = scale.data();
+                         const float* k1p = k1.data();
+                         const float* k0p = k0.data();
+                         map_channels(l, gx.data(), [g, xv, sp, k1p, k0p](int64_t c, int64_t i) {
+                           return sp[c] * g[i] + k1p[c] * xv[i] + k0p[c];
+                         });
+                         in.add(0, gx);
+                       }
+                       if (has_gamma && in.needs(gamma_at)) {  // Σ g·x̂
+                         Tensor gg = Tensor::empty({C});
+                         for (int64_t c = 0; c < C; ++c)
+                           gg.data()[c] = static_cast<float>(sgx[c] * invstd[c]);
+                         in.add(gamma_at, gg);
+                       }
+                       if (has_beta && in.needs(beta_at)) {  // Σ g
+                         Tensor gb = Tensor::empty({C});
+                         for (int64_t c = 0; c < C; ++c) gb.data()[c] = static_cast<float>(sg[c]);
+                         in.add(beta_at, gb);
+                       }
+                     });
+}
+
+}  // namespace lowbit

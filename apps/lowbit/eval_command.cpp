@@ -1,0 +1,75 @@
+// lowbit eval RUN_DIR [--split test|val] [--predictions FILE.csv]
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <sstream>
+
+#include "apps/experiment/config.h"
+#include "apps/experiment/experiment.h"
+#include "apps/experiment/run_files.h"
+#include "apps/lowbit/commands.h"
+#include "core/check.h"
+#include "core/serialize.h"
+#include "datasets/registry.h"
+
+namespace lowbit::cli {
+
+namespace {
+struct EvalArgs {
+  std::string run_dir;
+  std::string split = "test";
+  std::string predictions;
+};
+
+void run_eval(const EvalArgs& args) {
+  const RunPaths paths(args.run_dir);
+  const nlohmann::json resolved = load_json_file(paths.config);
+  ExperimentConfig cfg;
+  try {
+    cfg = parse_experiment(resolved);
+  } catch (const Error& e) {
+    LB_FAIL(paths.config, ": ", e.what());
+  }
+  ModulePtr model = load_trained_model(resolved, paths.model);
+  const TransformList transforms = make_transforms(cfg.data.transforms, "data.transforms");
+  InMemoryDataset data;
+  if (args.split == "test") {
+    data = load_dataset(cfg.data.dataset, cfg.data.root, "test");
+  } else {
+    LB_CHECK(cfg.data.validation > 0, paths.config, ": the run has no validation split (data.validation is 0)");
+    data = train_val_split(load_dataset(cfg.data.dataset, cfg.data.root, "train"), cfg.data.validation).val;
+  }
+  Tensor logits;
+  const double acc = evaluate(*model, data, transforms, cfg.train.eval_batch_size,
+                              args.predictions.empty() ? nullptr : &logits);
+  std::cout << cfg.name << " " << args.split << " accuracy " << 100.0 * acc << "% ("
+            << data.size() << " examples)\n";
+  if (!args.predictions.empty()) {
+    std::ostringstream csv;
+    const int64_t c = logits.size(1);
+    csv << "index,label,predicted";
+    for (int64_t j = 0; j < c; ++j) csv << ",logit_" << j;
+    csv << '\n';
+    for (int64_t i = 0; i < data.size(); ++i) {
+      const float* row = logits.data() + i * c;
+      csv << i << ',' << data.label(i) << ',' << (std::max_element(row, row + c) - row);
+      for (int64_t j = 0; j < c; ++j) csv << ',' << row[j];
+      csv << '\n';
+    }
+    write_file_atomic(args.predictions, csv.str());
+    std::cout << "predictions written to " << args.predictions << '\n';
+  }
+}
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained run folder");
+  cmd->add_option("run_dir", args->run_dir, "Run folder written by lowbit train")->required();
+  cmd->add_option("--split", args->split, "Which split to evaluate")
+      ->check(CLI::IsMember({"test", "val"}));
+  cmd->add_option("--predictions", args->predictions,
+                  "Write index,label,predicted,logit_0..logit_9 per example to this CSV");
+  cmd->callback([args] { run_eval(*args); });
+}
+
+}  // namespace lowbit::cli

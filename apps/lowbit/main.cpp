@@ -1,0 +1,26 @@
+// lowbit: train, evaluate, compress, export and benchmark low-bit networks.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "apps/lowbit/commands.h"
+#include "core/check.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lowbit: train binary, ternary and low-bit neural networks from JSON experiments"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  lowbit::cli::add_train_command(app);
+  lowbit::cli::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const lowbit::Error& e) {
+    std::cerr << "lowbit: error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "lowbit: internal error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the engine benchmark and its PyTorch reference in one go and prints lowbit/PyTorch.
+#   bench/compare_torch.sh [threads]       (default: number of cores)
+# Both sides run under the same OPENBLAS_CORETYPE as the caller's environment; the script
+# prints which. Run it twice (with the variable set and unset) to report both settings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T=${1:-$(nproc)}
+echo "threads=$T OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}"
+ours=$(LOWBIT_NUM_THREADS=$T build/bench/engine_bench)
+theirs=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_reference.py --threads "$T")
+echo "$ours"
+echo "$theirs"
+/usr/bin/python3 - "$ours" "$theirs" <<'PY'
+import json, sys
+ours = {j["net"]: j["images_per_second"] for j in map(json.loads, sys.argv[1].splitlines())}
+theirs = {j["net"]: j["images_per_second"] for j in map(json.loads, sys.argv[2].splitlines())}
+for net in ours:
+    print(f"{net:8s} lowbit {ours[net]:9.1f} img/s   pytorch {theirs[net]:9.1f} img/s   ratio {ours[net] / theirs[net]:.2f}")
+PY

@@ -1,0 +1,377 @@
+#include "datasets/image_folder.h"
+
+#include <stb/stb_image.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "core/check.h"
+#include "core/threads.h"
+#include "datasets/internal/file_io.h"
+
+namespace lowbit {
+
+namespace fs = std::filesystem;
+
+// The cache stores integers in host byte order; every machine we target is little-endian.
+static_assert(std::endian::native == std::endian::little, "image cache assumes little-endian");
+
+namespace {
+
+constexpr char kMagic[8] = {'L', 'B', 'I', 'M', 'G', 'C', 'A', 'C'};
+constexpr uint32_t kVersion = 1;
+
+struct ImageFile {
+  std::string path;  // full path, for reading and error messages
+  std::string rel;   // <class>/<file>, for the fingerprint
+  int64_t bytes = 0;
+  int64_t mtime_ns = 0;
+  int32_t label = 0;
+};
+
+struct Listing {
+  std::vector<std::string> classes;
+  std::vector<ImageFile> files;  // in example order (round-robin over classes)
+  uint64_t fingerprint = 0;
+};
+
+bool is_image_name(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  const auto dot = name.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = name.substr(dot + 1);
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "bmp";
+}
+
+uint64_t hash_string(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
+  return h;
+}
+
+Listing list_images(const std::string& dir) {
+  std::error_code ec;
+  LB_CHECK(fs::is_directory(dir, ec), "load_image_folder: ", dir, " is not a directory; expected ",
+           "<root>/<split>/<class>/*.jpg|png");
+  Listing out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name[0] != '.' && entry.is_directory()) out.classes.push_back(name);
+  }
+  std::sort(out.classes.begin(), out.classes.end());
+  LB_CHECK(!out.classes.empty(), "load_image_folder: ", dir, " has no class folders; expected ",
+           "<root>/<split>/<class>/*.jpg|png");
+  std::vector<std::vector<ImageFile>> per_class(out.classes.size());
+  for (size_t c = 0; c < out.classes.size(); ++c) {
+    const std::string class_dir = dir + "/" + out.classes[c];
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(class_dir)) {
+      std::string name = entry.path().filename().string();
+      if (is_image_name(name)) names.push_back(std::move(name));
+    }
+    LB_CHECK(!names.empty(), "load_image_folder: class folder ", class_dir, " has no .jpg, ",
+             ".jpeg, .png or .bmp files");
+    std::sort(names.begin(), names.end());
+    for (auto& name : names) {
+      ImageFile f;
+      f.rel = out.classes[c] + "/" + name;
+      f.path = dir + "/" + f.rel;
+      struct ::stat st {};
+      LB_CHECK(::stat(f.path.c_str(), &st) == 0, f.path, ": cannot stat: ", std::strerror(errno));
+      f.bytes = st.st_size;
+      f.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+      f.label = static_cast<int32_t>(c);
+      per_class[c].push_back(std::move(f));
+    }
+  }
+  // Round-robin over classes: a tail of the example order then covers every class.
+  size_t longest = 0;
+  for (const auto& v : per_class) longest = std::max(longest, v.size());
+  for (size_t k = 0; k < longest; ++k)
+    for (auto& v : per_class)
+      if (k < v.size()) out.files.push_back(std::move(v[k]));
+  uint64_t h = detail::mix64(kVersion);
+  for (const auto& f : out.files) {
+    h = detail::mix64(h ^ hash_string(f.rel));
+    h = detail::mix64(h ^ static_cast<uint64_t>(f.bytes));
+    h = detail::mix64(h ^ static_cast<uint64_t>(f.mtime_ns));
+  }
+  out.fingerprint = h;
+  return out;
+}
+
+// ---- cache file
+// Layout (little-endian):
+//   magic[8] "LBIMGCAC", u32 version, u32 C, u32 H, u32 W, u64 count, u64 fingerprint,
+//   u32 n_classes, n_classes x (u32 length, bytes), count x i32 label,
+//   count*C*H*W pixel bytes, u64 checksum of everything before it.
+
+struct CacheHeader {
+  char magic[8];
+  uint32_t version, c, h, w;
+  uint64_t count, fingerprint;
+  uint32_t n_classes;
+};
+constexpr size_t kHeaderBytes = 8 + 4 * 4 + 8 * 2 + 4;
+
+template <class T>
+void put(std::vector<uint8_t>& out, T v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + sizeof(T));
+}
+
+uint64_t cache_checksum(const uint8_t* meta, size_t meta_size, const uint8_t* pixels,
+                        size_t pixel_size) {
+  return detail::mix64(detail::checksum64(meta, meta_size) ^
+                       detail::mix64(detail::checksum64(pixels, pixel_size) + 1));
+}
+
+void write_cache(const std::string& path, const Listing& listing, const InMemoryDataset& d,
+                 const std::vector<int32_t>& labels) {
+  std::vector<uint8_t> meta(kMagic, kMagic + 8);
+  const Shape s = d.image_shape();
+  put(meta, kVersion);
+  put(meta, static_cast<uint32_t>(s[0]));
+  put(meta, static_cast<uint32_t>(s[1]));
+  put(meta, static_cast<uint32_t>(s[2]));
+  put(meta, static_cast<uint64_t>(labels.size()));
+  put(meta, listing.fingerprint);
+  put(meta, static_cast<uint32_t>(listing.classes.size()));
+  for (const auto& name : listing.classes) {
+    put(meta, static_cast<uint32_t>(name.size()));
+    meta.insert(meta.end(), name.begin(), name.end());
+  }
+  const auto* label_bytes = reinterpret_cast<const uint8_t*>(labels.data());
+  meta.insert(meta.end(), label_bytes, label_bytes + labels.size() * sizeof(int32_t));
+  const uint8_t* pixels = d.pixels(0);
+  const auto pixel_bytes = static_cast<size_t>(d.size() * d.example_numel());
+  const uint64_t sum = cache_checksum(meta.data(), meta.size(), pixels, pixel_bytes);
+  detail::write_parts_atomic(path, {{meta.data(), meta.size()}, {pixels, pixel_bytes}, {&sum, 8}});
+}
+
+// Returns the cached data set, or nullopt with `why` set when the cache cannot be used.
+bool read_cache(const std::string& path, const Listing& listing, int channels,
+                InMemoryDataset& out, std::string& why) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    why = "no cache file";
+    return false;
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f, std::fclose);
+  struct ::stat st {};
+  if (::fstat(fileno(f), &st) != 0) {
+    why = "cannot stat the cache file";
+    return false;
+  }
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+  std::vector<uint8_t> meta(kHeaderBytes);
+  if (std::fread(meta.data(), 1, kHeaderBytes, f) != kHeaderBytes) {
+    why = "corrupt: truncated header";
+    return false;
+  }
+  CacheHeader h{};
+  const uint8_t* p = meta.data();
+  std::memcpy(h.magic, p, 8);
+  std::memcpy(&h.version, p + 8, 4);
+  std::memcpy(&h.c, p + 12, 4);
+  std::memcpy(&h.h, p + 16, 4);
+  std::memcpy(&h.w, p + 20, 4);
+  std::memcpy(&h.count, p + 24, 8);
+  std::memcpy(&h.fingerprint, p + 32, 8);
+  std::memcpy(&h.n_classes, p + 40, 4);
+  if (std::memcmp(h.magic, kMagic, 8) != 0) {
+    why = "corrupt: bad magic number";
+    return false;
+  }
+  if (h.version != kVersion) {
+    why = "made by cache version " + std::to_string(h.version) + ", this is version " +
+          std::to_string(kVersion);
+    return false;
+  }
+  if (h.fingerprint != listing.fingerprint || h.count != listing.files.size() ||
+      h.n_classes != listing.classes.size()) {
+    why = "stale: the image files changed since it was written";
+    return false;
+  }
+  if (channels != 0 && h.c != static_cast<uint32_t>(channels)) {
+    why = "has " + std::to_string(h.c) + " channels, " + std::to_string(channels) + " requested";
+    return false;
+  }
+  if (h.c == 0 || h.h == 0 || h.w == 0 || h.c > 4 || h.h > 65536 || h.w > 65536) {
+    why = "corrupt: bad image size";
+    return false;
+  }
+  for (uint32_t k = 0; k < h.n_classes; ++k) {
+    uint32_t len = 0;
+    if (std::fread(&len, 4, 1, f) != 1 || len > 4096) {
+      why = "corrupt: bad class name";
+      return false;
+    }
+    put(meta, len);
+    const size_t at = meta.size();
+    meta.resize(at + len);
+    if (std::fread(meta.data() + at, 1, len, f) != len) {
+      why = "corrupt: truncated class names";
+      return false;
+    }
+  }
+  const uint64_t pixel_bytes = h.count * h.c * h.h * h.w;
+  const uint64_t expected = meta.size() + h.count * 4 + pixel_bytes + 8;
+  if (file_size != expected) {
+    why = "corrupt: " + std::to_string(file_size) + " bytes, expected " + std::to_string(expected);
+    return false;
+  }
+  const size_t labels_at = meta.size();
+  meta.resize(labels_at + h.count * 4);
+  std::vector<uint8_t> pixels(pixel_bytes);
+  uint64_t sum = 0;
+  if (std::fread(meta.data() + labels_at, 4, h.count, f) != h.count ||
+      std::fread(pixels.data(), 1, pixel_bytes, f) != pixel_bytes || std::fread(&sum, 8, 1, f) != 1) {
+    why = "corrupt: read error";
+    return false;
+  }
+  if (sum != cache_checksum(meta.data(), meta.size(), pixels.data(), pixels.size())) {
+    why = "corrupt: checksum mismatch";
+    return false;
+  }
+  std::vector<int32_t> labels(h.count);
+  std::memcpy(labels.data(), meta.data() + labels_at, h.count * 4);
+  try {
+    out = InMemoryDataset(std::move(pixels), std::move(labels),
+                          {int64_t{h.c}, int64_t{h.h}, int64_t{h.w}}, listing.classes);
+  } catch (const Error& e) {
+    why = std::string("corrupt: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
+std::vector<uint8_t> read_small_file(const ImageFile& f) {
+  std::vector<uint8_t> buf(static_cast<size_t>(f.bytes));
+  std::FILE* fp = std::fopen(f.path.c_str(), "rb");
+  LB_CHECK(fp != nullptr, f.path, ": cannot open: ", std::strerror(errno));
+  const size_t got = buf.empty() ? 0 : std::fread(buf.data(), 1, buf.size(), fp);
+  std::fclose(fp);
+  LB_CHECK(got == buf.size(), f.path, ": read error at byte ", got, " of ", buf.size());
+  return buf;
+}
+
+// Decodes one file to exactly `c` channels; returns its width and height via w, h.
+std::unique_ptr<stbi_uc, void (*)(void*)> decode(const ImageFile& f, int c, int& w, int& h) {
+  const std::vector<uint8_t> bytes = read_small_file(f);
+  int comp = 0;
+  stbi_uc* img = bytes.empty() ? nullptr
+                               : stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
+                                                       &w, &h, &comp, c);
+  LB_CHECK(img != nullptr, f.path, ": cannot decode image (",
+           bytes.empty() ? "empty file" : stbi_failure_reason(), ")");
+  return {img, stbi_image_free};
+}
+
+}  // namespace
+
+std::string image_folder_cache_path(const std::string& root, const std::string& split) {
+  return root + "/" + split + ".lowbit-cache";
+}
+
+InMemoryDataset load_image_folder(const std::string& root, const std::string& split,
+                                  const ImageFolderOptions& options, ImageFolderReport* report) {
+  LB_CHECK(options.channels == 0 || options.channels == 1 || options.channels == 3,
+           "load_image_folder: channels must be 0 (auto), 1 or 3, got ", options.channels);
+  LB_CHECK(!split.empty() && split.find('/') == std::string::npos,
+           "load_image_folder: split must be a folder name such as \"train\", got \"", split, "\"");
+  ImageFolderReport local;
+  ImageFolderReport& rep = report ? *report : local;
+  rep = {};
+  const std::string dir = root + "/" + split;
+  const Listing listing = list_images(dir);
+  const std::string cache = image_folder_cache_path(root, split);
+  if (options.use_cache) {
+    InMemoryDataset cached;
+    if (read_cache(cache, listing, options.channels, cached, rep.cache_note)) {
+      rep.from_cache = true;
+      return cached;
+    }
+  } else {
+    rep.cache_note = "cache disabled";
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto n = static_cast<int64_t>(listing.files.size());
+  if (options.verbose)
+    std::clog << "lowbit: decoding " << n << " images in " << dir << " (" << rep.cache_note
+              << ")" << std::endl;
+  // The first image fixes the size and, for channels = 0, the channel count.
+  int w0 = 0, h0 = 0, c = options.channels;
+  const ImageFile& first = listing.files[0];
+  if (c == 0) {
+    const std::vector<uint8_t> bytes = read_small_file(first);
+    int comp = 0;
+    LB_CHECK(!bytes.empty() && stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()),
+                                                     &w0, &h0, &comp),
+             first.path, ": cannot decode image (",
+             bytes.empty() ? "empty file" : stbi_failure_reason(), ")");
+    c = comp <= 2 ? 1 : 3;
+  }
+  decode(first, c, w0, h0);
+  const int64_t per_image = int64_t{c} * h0 * w0;
+  const int64_t plane = int64_t{h0} * w0;
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * per_image));
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+
+  std::mutex error_mutex;
+  int64_t error_index = n;
+  std::string error;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(num_threads())
+  for (int64_t i = 0; i < n; ++i) {
+    const ImageFile& f = listing.files[static_cast<size_t>(i)];
+    labels[static_cast<size_t>(i)] = f.label;
+    try {
+      int w = 0, h = 0;
+      const auto img = decode(f, c, w, h);
+      LB_CHECK(w == w0 && h == h0, f.path, ": image is ", w, "x", h, " but ", first.path, " is ",
+               w0, "x", h0, "; all images of an image folder must have one size");
+      // stb gives interleaved (H, W, C); we store channel-major (C, H, W).
+      uint8_t* dst = pixels.data() + i * per_image;
+      const stbi_uc* src = img.get();
+      for (int ch = 0; ch < c; ++ch)
+        for (int64_t k = 0; k < plane; ++k) dst[ch * plane + k] = src[k * c + ch];
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (i < error_index) {  // report the first bad file in example order, whatever the threads
+        error_index = i;
+        error = e.what();
+      }
+    }
+  }
+  if (error_index < n) throw Error(error);
+  rep.decoded = n;
+
+  InMemoryDataset d(std::move(pixels), labels, {c, h0, w0}, listing.classes);
+  std::string cache_result = "not cached";
+  if (options.use_cache) {
+    try {
+      write_cache(cache, listing, d, labels);
+      cache_result = "cached to " + cache;
+    } catch (const Error& e) {
+      cache_result = std::string("not cached: ") + e.what();
+    }
+  }
+  if (options.verbose) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::clog << "lowbit: decoded " << n << " images in " << s << " s; " << cache_result
+              << std::endl;
+  }
+  return d;
+}
+
+}  // namespace lowbit

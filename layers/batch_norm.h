@@ -1,0 +1,75 @@
+#pragma once
+/// Batch normalisation (Ioffe & Szegedy 2015) with PyTorch's semantics.
+///
+///   BatchNorm2d bn({.num_features = 32}, rng);
+///   Var y = bn(x);   // x: (N, 32, H, W); training: batch statistics, eval: running ones
+///
+/// JSON: {"type": "batch_norm2d", "num_features": 32, "eps": 1e-5, "momentum": 0.1,
+///        "affine": true}   (batch_norm1d likewise, for (N, C) inputs)
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "layers/module.h"
+
+namespace lowbit {
+
+struct BatchNormOptions {
+  int64_t num_features = 0;
+  float eps = 1e-5f;
+  /// running = (1 − momentum)·running + momentum·batch (PyTorch's convention; Keras uses
+  /// 1 − this).
+  float momentum = 0.1f;
+  /// Learnable per-channel scale "weight" (init 1) and shift "bias" (init 0).
+  bool affine = true;
+
+  static BatchNormOptions from_json(const nlohmann::json& spec, const std::string& path);
+  nlohmann::json to_json() const;
+};
+
+/// Shared implementation of BatchNorm1d and BatchNorm2d.
+/// y = (x − μ)/√(σ² + eps)·weight + bias per channel (dimension 1). Training: μ, σ² of the
+/// batch (biased σ² normalises, unbiased σ² updates running_var) and the running buffers are
+/// updated in place; eval: running_mean, running_var.
+/// Parameters: "weight", "bias" (C) when affine. Buffers: "running_mean" (C, init 0),
+/// "running_var" (C, init 1).
+class BatchNorm : public Module {
+ public:
+  nlohmann::json config() const override;
+  Var forward(const Var& x) override;
+
+  const BatchNormOptions& options() const { return options_; }
+  const Var& weight() const { return weight_; }
+  const Var& bias() const { return bias_; }
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
+
+ protected:
+  /// input_dim: 2 for (N, C), 4 for (N, C, H, W).
+  BatchNorm(BatchNormOptions options, int64_t input_dim);
+
+ private:
+  BatchNormOptions options_;
+  int64_t input_dim_;
+  Var weight_, bias_;
+  Tensor running_mean_, running_var_;
+};
+
+/// x: (N, C) -> (N, C), statistics over N.
+class BatchNorm1d : public BatchNorm {
+ public:
+  explicit BatchNorm1d(BatchNormOptions options) : BatchNorm(std::move(options), 2) {}
+  BatchNorm1d(BatchNormOptions options, Rng&) : BatchNorm1d(std::move(options)) {}
+  std::string_view type() const override { return "batch_norm1d"; }
+  static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
+};
+
+/// x: (N, C, H, W) -> (N, C, H, W), statistics over N, H, W.
+class BatchNorm2d : public BatchNorm {
+ public:
+  explicit BatchNorm2d(BatchNormOptions options) : BatchNorm(std::move(options), 4) {}
+  BatchNorm2d(BatchNormOptions options, Rng&) : BatchNorm2d(std::move(options)) {}
+  std::string_view type() const override { return "batch_norm2d"; }
+  static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
+};
+
+}  // namespace lowbit

@@ -1,0 +1,199 @@
+#include "layers/shift_batch_norm.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/check.h"
+#include "core/kernels/parallel.h"
+#include "core/ops.h"
+#include "quant/ap2.h"
+
+// Legend: x viewed as (N, C, S), S = H·W (1 for (N, C) input); channel c owns the N runs
+// x[n, c, 0..S); M = N·S values per channel. Loops run over channels in parallel.
+
+namespace lowbit {
+
+namespace {
+
+struct Layout {
+  int64_t N, C, S;
+};
+
+/// Calls f(i) for every flat index i of channel c.
+template <class F>
+inline void for_channel(const Layout& l, int64_t c, F f) {
+  for (int64_t n = 0; n < l.N; ++n) {
+    const int64_t i0 = (n * l.C + c) * l.S;
+    for (int64_t s = 0; s < l.S; ++s) f(i0 + s);
+  }
+}
+
+template <class F>
+void parallel_channels(const Layout& l, F f) {
+  kernels::parallel_for(
+      l.C,
+      [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) f(c);
+      },
+      l.N * l.S);
+}
+
+}  // namespace
+
+Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean,
+                     Tensor running_var, BatchNormArgs args) {
+  LB_CHECK(x.defined() && (x.dim() == 2 || x.dim() == 4),
+           "shift_batch_norm: expected input (N, C) or (N, C, H, W), got shape ",
+           x.defined() ? x.shape() : Shape{});
+  const Layout l{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
+  const int64_t C = l.C, M = l.N * l.S;
+  for (const Tensor* t : {&gamma.data(), &beta.data(), static_cast<const Tensor*>(&running_mean),
+                          static_cast<const Tensor*>(&running_var)})
+    LB_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C), "shift_batch_norm: a (",
+             C, ") per-channel vector was expected for input ", x.shape(), ", got ", t->shape());
+  LB_CHECK(args.eps > 0.f && args.momentum >= 0.f && args.momentum <= 1.f,
+           "shift_batch_norm: expected eps > 0 and momentum in [0, 1], got eps ", args.eps,
+           " momentum ", args.momentum);
+  LB_CHECK(args.training || (running_mean.defined() && running_var.defined()),
+           "shift_batch_norm: eval mode needs running_mean and running_var");
+  LB_CHECK(!args.training || M > 1, "shift_batch_norm: expected more than 1 value per channel "
+           "when training, got input shape ", x.shape());
+
+  const Tensor xd = x.data();
+  const float* xp = xd.data();
+  std::vector<float> mean(static_cast<size_t>(C)), s(static_cast<size_t>(C));
+  if (args.training) {
+    float* rm = running_mean.defined() ? running_mean.data() : nullptr;
+    float* rv = running_var.defined() ? running_var.data() : nullptr;
+    const double m = args.momentum;
+    parallel_channels(l, [&](int64_t c) {
+      double acc = 0.0;
+      for_channel(l, c, [&](int64_t i) { acc += xp[i]; });
+      const float mu = static_cast<float>(acc / static_cast<double>(M));
+      double var_acc = 0.0;  // Σ c·AP2(c)
+      for_channel(l, c, [&](int64_t i) {
+        const float d = xp[i] - mu;
+        var_acc += static_cast<double>(d) * ap2(d);
+      });
+      const double var = var_acc / static_cast<double>(M);
+      mean[c] = mu;
+      s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
+      if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mu);
+      if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));
+    });
+  } else {
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = running_mean.data()[c];
+      s[c] = ap2(1.f / std::sqrt(running_var.data()[c] + args.eps));
+    }
+  }
+
+  // y = AP2(γ)·(x − μ)·s + β
+  const float* gp = gamma.defined() ? gamma.data().data() : nullptr;
+  const float* bp = beta.defined() ? beta.data().data() : nullptr;
+  std::vector<float> gamma_ap2(static_cast<size_t>(C), 1.f);
+  if (gp)
+    for (int64_t c = 0; c < C; ++c) gamma_ap2[c] = ap2(gp[c]);
+  Tensor y = Tensor::empty(xd.shape());
+  float* yp = y.data();
+  parallel_channels(l, [&](int64_t c) {
+    const float mu = mean[c], sc = s[c], ga = gamma_ap2[c], b = bp ? bp[c] : 0.f;
+    for_channel(l, c, [&](int64_t i) { yp[i] = ga * ((xp[i] - mu) * sc) + b; });
+  });
+
+  std::vector<Var> inputs{x};
+  if (gamma.defined()) inputs.push_back(gamma);
+  if (beta.defined()) inputs.push_back(beta);
+  const size_t gamma_at = gamma.defined() ? 1 : 0, beta_at = inputs.size() - 1;
+  const bool has_gamma = gamma.defined(), has_beta = beta.defined(), training = args.training;
+  return make_result(
+      std::move(y), inputs, "shift_batch_norm",
+      [xd, l, mean = std::move(mean), s = std::move(s), gamma_ap2 = std::move(gamma_ap2),
+       has_gamma, has_beta, gamma_at, beta_at, training](const Tensor& gy, GradInputs& in) {
+        const int64_t nc = l.C;
+        const double count = static_cast<double>(l.N * l.S);
+        const float* xv = xd.data();
+        const float* g = gy.data();
+        // Per channel: Σg, Σg·x̂ (x̂ = (x − μ)·s) and Σ AP2(x − μ)·g.
+        std::vector<double> sg(static_cast<size_t>(nc)), sgx(static_cast<size_t>(nc)),
+            sga(static_cast<size_t>(nc));
+        parallel_channels(l, [&](int64_t c) {
+          double a0 = 0.0, a1 = 0.0, a2 = 0.0;
+          const float mu = mean[c];
+          for_channel(l, c, [&](int64_t i) {
+            const float d = xv[i] - mu;
+            a0 += g[i];
+            a1 += static_cast<double>(g[i]) * d;
+            a2 += static_cast<double>(g[i]) * ap2(d);
+          });
+          sg[c] = a0;
+          sgx[c] = a1 * s[c];
+          sga[c] = a2;
+        });
+        if (in.needs(0)) {
+          Tensor gx = Tensor::empty(xd.shape());
+          float* out = gx.data();
+          parallel_channels(l, [&](int64_t c) {
+            const float mu = mean[c], sc = s[c], k = gamma_ap2[c] * sc;
+            if (!training) {
+              for_channel(l, c, [&](int64_t i) { out[i] = k * g[i]; });
+              return;
+            }
+            const float mean_g = static_cast<float>(sg[c] / count);
+            const float mean_ag = static_cast<float>(sga[c] / count);
+            const float s2 = sc * sc;
+            for_channel(l, c, [&](int64_t i) {
+              out[i] = k * (g[i] - mean_g - s2 * ap2(xv[i] - mu) * mean_ag);
+            });
+          });
+          in.add(0, gx);
+        }
+        if (has_gamma && in.needs(gamma_at)) {
+          Tensor gg = Tensor::empty({nc});
+          for (int64_t c = 0; c < nc; ++c) gg.data()[c] = static_cast<float>(sgx[c]);
+          in.add(gamma_at, gg);
+        }
+        if (has_beta && in.needs(beta_at)) {
+          Tensor gb = Tensor::empty({nc});
+          for (int64_t c = 0; c < nc; ++c) gb.data()[c] = static_cast<float>(sg[c]);
+          in.add(beta_at, gb);
+        }
+      });
+}
+
+// ---- the layer
+
+ShiftBatchNorm::ShiftBatchNorm(BatchNormOptions options) : options_(std::move(options)) {
+  const auto& o = options_;
+  LB_CHECK(o.num_features > 0, "ShiftBatchNorm: num_features must be > 0, got ", o.num_features);
+  LB_CHECK(o.eps > 0 && std::isfinite(o.eps), "ShiftBatchNorm: eps must be > 0, got ", o.eps);
+  LB_CHECK(o.momentum >= 0 && o.momentum <= 1,
+           "ShiftBatchNorm: momentum must be in [0, 1], got ", o.momentum);
+  if (o.affine) {
+    weight_ = register_parameter("weight", Tensor::ones({o.num_features}));
+    bias_ = register_parameter("bias", Tensor::zeros({o.num_features}));
+  }
+  running_mean_ = register_buffer("running_mean", Tensor::zeros({o.num_features}));
+  running_var_ = register_buffer("running_var", Tensor::ones({o.num_features}));
+}
+
+Var ShiftBatchNorm::forward(const Var& x) {
+  const int64_t c = options_.num_features;
+  LB_CHECK((x.dim() == 2 || x.dim() == 4) && x.size(1) == c, "shift_batch_norm(num_features=",
+           c, "): expected input (N, ", c, ") or (N, ", c, ", H, W), got ", x.shape());
+  LB_CHECK(!is_training() || x.numel() / c > 1,
+           "shift_batch_norm: training mode needs more than one value per channel, got input ",
+           x.shape(), " (use a batch size > 1 or call eval())");
+  return shift_batch_norm(
+      x, weight_, bias_, running_mean_, running_var_,
+      {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps});
+}
+
+nlohmann::json ShiftBatchNorm::config() const { return options_.to_json(); }
+
+ModulePtr ShiftBatchNorm::from_json(const nlohmann::json& spec, Rng&, const std::string& path) {
+  return std::make_shared<ShiftBatchNorm>(BatchNormOptions::from_json(spec, path));
+}
+
+}  // namespace lowbit

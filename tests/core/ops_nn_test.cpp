@@ -1,0 +1,562 @@
+// nn ops: linalg, conv, pooling, batch norm, dropout, losses. Gradients through the shared
+// finite-difference checker; conv and pooling forwards also against naive direct loops.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "tests/support/gradcheck.h"
+
+using namespace lowbit;
+using lowbit::testing::check_grad;
+using lowbit::testing::GradCheckOptions;
+
+namespace {
+
+Tensor rand(const Shape& shape, Rng& rng, float lo = -1.f, float hi = 1.f) {
+  return Tensor::uniform(shape, rng, lo, hi);
+}
+
+/// Distinct values 0.1 apart in random order: max pooling has no ties and finite
+/// differences (±2·eps = ±0.02) never change which cell wins.
+Tensor spaced(const Shape& shape, Rng& rng) {
+  const int64_t n = shape_numel(shape);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<size_t>(i)] = 0.1f * static_cast<float>(i) - 0.05f * static_cast<float>(n);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(v[static_cast<size_t>(i)],
+              v[static_cast<size_t>(rng.below(static_cast<uint64_t>(i + 1)))]);
+  return Tensor::from_vector(shape, v);
+}
+
+/// The message of the lowbit::Error thrown by fn ("" when nothing is thrown).
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// ---- naive references (direct loops, no im2col, no BLAS)
+
+Tensor naive_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s, int64_t p) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t OC = w.size(0), KH = w.size(2), KW = w.size(3);
+  const int64_t OH = (H + 2 * p - KH) / s + 1, OW = (W + 2 * p - KW) / s + 1;
+  Tensor y = Tensor::zeros({N, OC, OH, OW});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < OC; ++oc)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double acc = b.defined() ? b.at({oc}) : 0.0;
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc += double(x.at({n, c, ih, iw})) * w.at({oc, c, kh, kw});
+              }
+          y.at({n, oc, oh, ow}) = static_cast<float>(acc);
+        }
+  return y;
+}
+
+/// Max (or, with average, sum/k²) over the real cells of each window.
+Tensor naive_pool(const Tensor& x, int64_t k, int64_t s, int64_t p, bool average) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+  Tensor y = Tensor::zeros({N, C, OH, OW});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double acc = average ? 0.0 : -std::numeric_limits<double>::infinity();
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j) {
+              const int64_t ih = oh * s - p + i, iw = ow * s - p + j;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+              const double v = x.at({n, c, ih, iw});
+              acc = average ? acc + v : std::max(acc, v);
+            }
+          y.at({n, c, oh, ow}) = static_cast<float>(average ? acc / double(k * k) : acc);
+        }
+  return y;
+}
+
+}  // namespace
+
+// ---- linear algebra
+
+TEST_CASE("matmul: values and gradients") {
+  Rng rng(1);
+  const Tensor a = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor b = Tensor::from_vector({3, 2}, {7, 8, 9, 10, 11, 12});
+  CHECK(matmul(Var(a), Var(b)).data().to_vector() == std::vector<float>{58, 64, 139, 154});
+  auto fn = [](const std::vector<Var>& v) { return matmul(v[0], v[1]); };
+  SUBCASE("square") { CHECK(check_grad(fn, {rand({4, 4}, rng), rand({4, 4}, rng)}) > 0); }
+  SUBCASE("rectangular") { CHECK(check_grad(fn, {rand({3, 5}, rng), rand({5, 2}, rng)}) > 0); }
+  SUBCASE("vector-like") { CHECK(check_grad(fn, {rand({1, 6}, rng), rand({6, 1}, rng)}) > 0); }
+}
+
+TEST_CASE("linear: x·wᵀ + b values and gradients") {
+  Rng rng(2);
+  const Tensor x = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor w = Tensor::from_vector({2, 3}, {1, 0, -1, 2, 1, 0});  // (out = 2, in = 3)
+  const Tensor b = Tensor::from_vector({2}, {10, 20});
+  CHECK(linear(Var(x), Var(w), Var(b)).data().to_vector() == std::vector<float>{8, 24, 8, 33});
+  CHECK(linear(Var(x), Var(w)).data().to_vector() == std::vector<float>{-2, 4, -2, 13});
+
+  SUBCASE("with bias") {
+    auto fn = [](const std::vector<Var>& v) { return linear(v[0], v[1], v[2]); };
+    CHECK(check_grad(fn, {rand({5, 7}, rng), rand({3, 7}, rng), rand({3}, rng)}) > 0);
+  }
+  SUBCASE("without bias") {
+    auto fn = [](const std::vector<Var>& v) { return linear(v[0], v[1]); };
+    CHECK(check_grad(fn, {rand({4, 6}, rng), rand({5, 6}, rng)}) > 0);
+  }
+  SUBCASE("leading batch dimensions") {
+    auto fn = [](const std::vector<Var>& v) { return linear(v[0], v[1], v[2]); };
+    CHECK(check_grad(fn, {rand({2, 3, 4}, rng), rand({5, 4}, rng), rand({5}, rng)}) > 0);
+  }
+  SUBCASE("bias gradient is the column sum") {
+    Var xv(rand({6, 4}, rng)), wv(rand({3, 4}, rng), true), bv(Tensor::zeros({3}), true);
+    Var y = linear(xv, wv, bv);
+    Tensor seed = rand({6, 3}, rng);
+    y.backward(seed);
+    for (int64_t o = 0; o < 3; ++o) {
+      float acc = 0.f;
+      for (int64_t r = 0; r < 6; ++r) acc += seed.at({r, o});
+      CHECK(bv.grad().at({o}) == doctest::Approx(acc));
+    }
+  }
+}
+
+// ---- convolution
+
+TEST_CASE("conv2d: forward matches a direct loop") {
+  Rng rng(3);
+  struct Case {
+    Shape x, w;
+    int64_t stride, padding;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 7, 7}, {4, 3, 3, 3}, 1, 0, true},    {{2, 3, 7, 6}, {4, 3, 3, 2}, 2, 1, false},
+      {{1, 2, 5, 8}, {3, 2, 5, 3}, 1, 2, true},    {{3, 1, 9, 9}, {2, 1, 2, 2}, 2, 0, true},
+      {{2, 4, 6, 5}, {5, 4, 1, 1}, 1, 0, true},     // 1×1: the no-im2col path
+      {{2, 4, 6, 5}, {5, 4, 1, 1}, 2, 1, false},    // 1×1 with stride and padding
+      {{8, 8, 16, 16}, {16, 8, 3, 3}, 1, 1, true},  // large enough to run in parallel
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.w));
+    const Tensor x = rand(c.x, rng), w = rand(c.w, rng);
+    const Tensor b = c.bias ? rand({c.w[0]}, rng) : Tensor();
+    const Tensor y = conv2d(Var(x), Var(w), Var(b), {c.stride, c.padding}).data();
+    const Tensor ref = naive_conv2d(x, w, b, c.stride, c.padding);
+    CHECK(y.shape() == ref.shape());
+    CHECK(allclose(y, ref, 1e-4f, 1e-4f));
+  }
+}
+
+TEST_CASE("conv2d: gradients of input, weight and bias") {
+  Rng rng(4);
+  auto with_bias = [](int64_t s, int64_t p) {
+    return [s, p](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], {s, p}); };
+  };
+  auto no_bias = [](int64_t s, int64_t p) {
+    return [s, p](const std::vector<Var>& v) { return conv2d(v[0], v[1], Var(), {s, p}); };
+  };
+  SUBCASE("stride 1, padding 0") {
+    CHECK(check_grad(with_bias(1, 0),
+                     {rand({2, 2, 5, 5}, rng), rand({3, 2, 3, 3}, rng), rand({3}, rng)}) > 0);
+  }
+  SUBCASE("stride 1, padding 1") {
+    CHECK(check_grad(with_bias(1, 1),
+                     {rand({2, 3, 4, 5}, rng), rand({2, 3, 3, 3}, rng), rand({2}, rng)}) > 0);
+  }
+  SUBCASE("stride 2, padding 1, non-square kernel and input") {
+    CHECK(check_grad(with_bias(2, 1),
+                     {rand({2, 2, 7, 6}, rng), rand({3, 2, 3, 2}, rng), rand({3}, rng)}) > 0);
+  }
+  SUBCASE("stride 2, padding 2, no bias") {
+    CHECK(check_grad(no_bias(2, 2), {rand({1, 2, 5, 6}, rng), rand({2, 2, 4, 3}, rng)}) > 0);
+  }
+  SUBCASE("stride 1, padding 2, no bias") {
+    CHECK(check_grad(no_bias(1, 2), {rand({3, 1, 4, 4}, rng), rand({2, 1, 5, 5}, rng)}) > 0);
+  }
+  SUBCASE("1x1 kernel") {
+    CHECK(check_grad(with_bias(1, 0),
+                     {rand({2, 3, 3, 4}, rng), rand({4, 3, 1, 1}, rng), rand({4}, rng)}) > 0);
+  }
+  SUBCASE("only the weight needs a gradient (first layer)") {
+    Var x(rand({3, 1, 6, 6}, rng));
+    Var w(rand({2, 1, 3, 3}, rng), true), b(rand({2}, rng), true);
+    Var y = conv2d(x, w, b);
+    y.backward(Tensor::ones(y.shape()));
+    CHECK_FALSE(x.grad().defined());
+    // Σ over outputs of w·patch: dL/db[oc] = N·OH·OW, dL/dw[oc,0,kh,kw] = Σ of the x patch.
+    CHECK(b.grad().at({0}) == doctest::Approx(3 * 4 * 4));
+    double ref = 0.0;
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 4; ++j) ref += x.data().at({n, 0, i + 1, j + 2});
+    CHECK(w.grad().at({1, 0, 1, 2}) == doctest::Approx(ref).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("conv2d: shape errors name the op and both shapes") {
+  Rng rng(5);
+  const Var x(rand({2, 3, 8, 8}, rng));
+  std::string msg = error_of([&] { conv2d(x, Var(rand({4, 2, 3, 3}, rng))); });
+  CHECK(contains(msg, "conv2d"));
+  CHECK(contains(msg, "(2, 3, 8, 8)"));
+  CHECK(contains(msg, "(4, 2, 3, 3)"));
+  msg = error_of([&] { conv2d(x, Var(rand({4, 3, 3, 3}, rng)), Var(rand({5}, rng))); });
+  CHECK(contains(msg, "conv2d"));
+  CHECK(contains(msg, "(5,)"));
+  CHECK(contains(msg, "(4, 3, 3, 3)"));
+  CHECK(contains(error_of([&] {
+                   conv2d(x, Var(rand({4, 3, 9, 9}, rng)));
+                 }),
+                 "larger than the input"));
+  CHECK(contains(error_of([&] {
+                   conv2d(Var(rand({3, 8, 8}, rng)), Var(rand({4, 3, 3, 3}, rng)));
+                 }),
+                 "conv2d: expected input (N, C, H, W)"));
+  CHECK_THROWS_AS(conv2d(x, Var(rand({4, 3, 3, 3}, rng)), Var(), {0, 0}), Error);
+}
+
+// ---- pooling
+
+TEST_CASE("max_pool2d and avg_pool2d: forward matches a direct loop") {
+  Rng rng(6);
+  struct Case {
+    Shape x;
+    int64_t k, s, p;
+  };
+  const std::vector<Case> cases = {{{2, 3, 8, 8}, 2, 0, 0},
+                                   {{2, 2, 7, 9}, 3, 2, 1},
+                                   {{1, 2, 6, 5}, 2, 1, 1},
+                                   {{2, 1, 9, 7}, 4, 3, 2},
+                                   {{8, 16, 24, 24}, 2, 2, 0}};  // parallel path
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.k);
+    const Tensor x = rand(c.x, rng);
+    const int64_t s = c.s ? c.s : c.k;
+    const Tensor mx = max_pool2d(Var(x), c.k, c.s, c.p).data();
+    const Tensor av = avg_pool2d(Var(x), c.k, c.s, c.p).data();
+    CHECK(allclose(mx, naive_pool(x, c.k, s, c.p, false)));
+    CHECK(allclose(av, naive_pool(x, c.k, s, c.p, true), 1e-5f, 1e-6f));
+  }
+}
+
+TEST_CASE("max_pool2d: padded cells never win") {
+  Rng rng(7);
+  const Tensor x = rand({1, 2, 4, 4}, rng, -3.f, -1.f);  // all negative, padding would be 0
+  const Tensor y = max_pool2d(Var(x), 3, 2, 1).data();
+  CHECK(allclose(y, naive_pool(x, 3, 2, 1, false)));
+  for (float v : y.to_vector()) CHECK(v < -0.5f);
+}
+
+TEST_CASE("max_pool2d: gradients go to the window maximum") {
+  Rng rng(8);
+  auto pool = [](int64_t k, int64_t s, int64_t p) {
+    return [k, s, p](const std::vector<Var>& v) { return max_pool2d(v[0], k, s, p); };
+  };
+  SUBCASE("kernel 2, default stride") {
+    CHECK(check_grad(pool(2, 0, 0), {spaced({2, 2, 6, 6}, rng)}) > 0);
+  }
+  SUBCASE("kernel 3, stride 2, padding 1") {
+    CHECK(check_grad(pool(3, 2, 1), {spaced({2, 2, 7, 6}, rng)}) > 0);
+  }
+  SUBCASE("overlapping: kernel 2, stride 1, padding 1") {
+    CHECK(check_grad(pool(2, 1, 1), {spaced({1, 3, 5, 5}, rng)}) > 0);
+  }
+  SUBCASE("each maximum receives exactly its output's gradient") {
+    Var x(Tensor::from_vector({1, 1, 2, 4}, {1, 5, 2, 0, 3, 4, 8, 7}), true);
+    Var y = max_pool2d(x, 2);
+    y.backward(Tensor::from_vector({1, 1, 1, 2}, {10, 20}));
+    CHECK(x.grad().to_vector() == std::vector<float>{0, 10, 0, 0, 0, 0, 20, 0});
+  }
+}
+
+TEST_CASE("avg_pool2d: gradients (count_include_pad)") {
+  Rng rng(9);
+  auto pool = [](int64_t k, int64_t s, int64_t p) {
+    return [k, s, p](const std::vector<Var>& v) { return avg_pool2d(v[0], k, s, p); };
+  };
+  SUBCASE("kernel 2") { CHECK(check_grad(pool(2, 0, 0), {rand({2, 2, 6, 6}, rng)}) > 0); }
+  SUBCASE("kernel 3, stride 2, padding 1") {
+    CHECK(check_grad(pool(3, 2, 1), {rand({2, 2, 7, 6}, rng)}) > 0);
+  }
+  SUBCASE("kernel 2, stride 1, padding 1") {
+    CHECK(check_grad(pool(2, 1, 1), {rand({1, 2, 5, 4}, rng)}) > 0);
+  }
+  SUBCASE("padding counts as zeros in the divisor") {
+    const Tensor y = avg_pool2d(Var(Tensor::ones({1, 1, 2, 2})), 2, 2, 1).data();
+    CHECK(y.to_vector() == std::vector<float>{0.25f, 0.25f, 0.25f, 0.25f});
+  }
+}
+
+TEST_CASE("pooling: argument errors") {
+  Rng rng(10);
+  const Var x(rand({1, 1, 4, 4}, rng));
+  CHECK(contains(error_of([&] { max_pool2d(Var(rand({4, 4}, rng)), 2); }), "max_pool2d"));
+  CHECK(contains(error_of([&] { avg_pool2d(x, 2, 2, 2); }), "avg_pool2d: padding 2"));
+  CHECK(contains(error_of([&] { max_pool2d(x, 0); }), "max_pool2d"));
+  CHECK(contains(error_of([&] { max_pool2d(x, 5); }), "larger than the input (1, 1, 4, 4)"));
+}
+
+// ---- batch norm
+
+TEST_CASE("batch_norm: training-mode gradients of input, gamma and beta") {
+  Rng rng(11);
+  auto bn = [](const std::vector<Var>& v) {
+    return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), {.training = true});
+  };
+  SUBCASE("(N, C)") {
+    CHECK(check_grad(bn, {rand({6, 4}, rng, -2, 2), rand({4}, rng, 0.5f, 1.5f), rand({4}, rng)}) >
+          0);
+  }
+  SUBCASE("(N, C, H, W)") {
+    CHECK(check_grad(bn, {rand({3, 2, 3, 4}, rng, -2, 2), rand({2}, rng, 0.5f, 1.5f),
+                          rand({2}, rng)}) > 0);
+  }
+  SUBCASE("without gamma and beta") {
+    auto plain = [](const std::vector<Var>& v) {
+      return batch_norm(v[0], Var(), Var(), Tensor(), Tensor());
+    };
+    CHECK(check_grad(plain, {rand({4, 3, 2, 2}, rng, -2, 2)}) > 0);
+  }
+}
+
+TEST_CASE("batch_norm: eval mode uses the running statistics") {
+  Rng rng(12);
+  const Tensor rm = Tensor::from_vector({3}, {0.5f, -1.f, 2.f});
+  const Tensor rv = Tensor::from_vector({3}, {4.f, 0.25f, 1.f});
+  auto bn = [rm, rv](const std::vector<Var>& v) {
+    return batch_norm(v[0], v[1], v[2], rm, rv, {.training = false});
+  };
+  SUBCASE("(N, C) gradients") {
+    CHECK(check_grad(bn, {rand({5, 3}, rng, -2, 2), rand({3}, rng), rand({3}, rng)}) > 0);
+  }
+  SUBCASE("(N, C, H, W) gradients") {
+    CHECK(check_grad(bn, {rand({2, 3, 2, 3}, rng, -2, 2), rand({3}, rng), rand({3}, rng)}) > 0);
+  }
+  SUBCASE("values, and the running statistics are left alone") {
+    const Tensor x = rand({2, 3, 2, 2}, rng);
+    const Tensor y = batch_norm(Var(x), Var(), Var(), rm, rv, {.training = false}).data();
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t i = 0; i < 2; ++i)
+          CHECK(y.at({n, c, i, 1}) ==
+                doctest::Approx((x.at({n, c, i, 1}) - rm.at({c})) / std::sqrt(rv.at({c}) + 1e-5f)));
+    CHECK(rm.to_vector() == std::vector<float>{0.5f, -1.f, 2.f});
+    CHECK(rv.to_vector() == std::vector<float>{4.f, 0.25f, 1.f});
+  }
+}
+
+TEST_CASE("batch_norm: training normalises with batch statistics and updates running ones") {
+  // Channel 0 of (N=4, C=2): {1, 2, 3, 6}: mean 3, biased var 3.5, unbiased 14/3.
+  const Tensor x = Tensor::from_vector({4, 2}, {1, 10, 2, 10, 3, 14, 6, 14});
+  Tensor rm = Tensor::zeros({2}), rv = Tensor::ones({2});
+  const Tensor gamma = Tensor::from_vector({2}, {2.f, 1.f}),
+               beta = Tensor::from_vector({2}, {1.f, 0.f});
+  const Tensor y = batch_norm(Var(x), Var(gamma), Var(beta), rm, rv).data();
+  const float inv0 = 1.f / std::sqrt(3.5f + 1e-5f);
+  CHECK(y.at({0, 0}) == doctest::Approx(2.f * (1 - 3) * inv0 + 1.f));
+  CHECK(y.at({3, 0}) == doctest::Approx(2.f * (6 - 3) * inv0 + 1.f));
+  CHECK(y.at({0, 1}) == doctest::Approx(-2.f / std::sqrt(4.f + 1e-5f)).epsilon(1e-4));
+  // running = 0.9·running + 0.1·batch, with the unbiased variance (PyTorch).
+  CHECK(rm.at({0}) == doctest::Approx(0.3f));
+  CHECK(rm.at({1}) == doctest::Approx(1.2f));
+  CHECK(rv.at({0}) == doctest::Approx(0.9f + 0.1f * 14.f / 3.f));
+  CHECK(rv.at({1}) == doctest::Approx(0.9f + 0.1f * 16.f / 3.f));
+  // A second step with momentum 0.5 moves halfway.
+  batch_norm(Var(x), Var(), Var(), rm, rv, {.momentum = 0.5f});
+  CHECK(rm.at({0}) == doctest::Approx(0.5f * 0.3f + 0.5f * 3.f));
+
+  // (N, C, H, W): statistics over N, H and W of each channel.
+  Rng rng(13);
+  const Tensor x4 = rand({3, 2, 4, 5}, rng, -1.f, 3.f);
+  Tensor rm4 = Tensor::zeros({2}), rv4 = Tensor::zeros({2});
+  const Tensor y4 = batch_norm(Var(x4), Var(), Var(), rm4, rv4, {.momentum = 1.f}).data();
+  for (int64_t c = 0; c < 2; ++c) {
+    double s = 0, s2 = 0, ys = 0, ys2 = 0;
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 5; ++j) {
+          const double v = x4.at({n, c, i, j}), u = y4.at({n, c, i, j});
+          s += v, s2 += v * v, ys += u, ys2 += u * u;
+        }
+    const double m = s / 60, var = s2 / 60 - m * m;
+    CHECK(rm4.at({c}) == doctest::Approx(m).epsilon(1e-5));
+    CHECK(rv4.at({c}) == doctest::Approx(var * 60 / 59).epsilon(1e-4));
+    CHECK(ys / 60 == doctest::Approx(0.0).epsilon(1e-5).scale(1.0));
+    CHECK(ys2 / 60 == doctest::Approx(1.0).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("batch_norm: argument errors") {
+  Rng rng(14);
+  const Var x(rand({4, 3, 2, 2}, rng));
+  std::string msg =
+      error_of([&] { batch_norm(x, Var(rand({4}, rng)), Var(), Tensor(), Tensor()); });
+  CHECK(contains(msg, "batch_norm"));
+  CHECK(contains(msg, "(4,)"));
+  CHECK(contains(msg, "(4, 3, 2, 2)"));
+  CHECK(contains(error_of([&] { batch_norm(x, Var(), Var(), Tensor::zeros({2}), Tensor()); }),
+                 "running_mean (2,)"));
+  CHECK(contains(
+      error_of([&] { batch_norm(x, Var(), Var(), Tensor(), Tensor(), {.training = false}); }),
+      "running_mean"));
+  CHECK(contains(error_of([&] {
+                   batch_norm(Var(rand({1, 3}, rng)), Var(), Var(), Tensor(), Tensor());
+                 }),
+                 "more than 1 value per channel"));
+}
+
+// ---- dropout
+
+TEST_CASE("dropout: inverted scaling, seeded mask, identity in eval") {
+  Rng rng(15);
+  const Tensor ones = Tensor::ones({20000});
+  Rng r1(99), r2(99);
+  const Tensor y1 = dropout(Var(ones), 0.3f, true, r1).data();
+  const Tensor y2 = dropout(Var(ones), 0.3f, true, r2).data();
+  CHECK(y1.to_vector() == y2.to_vector());
+  int64_t zeros = 0, survivors_scaled = 0;
+  for (float v : y1.to_vector()) {
+    if (v == 0.f) ++zeros;
+    if (std::fabs(v - 1.f / 0.7f) < 1e-6f) ++survivors_scaled;
+  }
+  CHECK(zeros + survivors_scaled == 20000);
+  CHECK(static_cast<double>(zeros) / 20000.0 == doctest::Approx(0.3).epsilon(0.05));
+
+  const Var x(rand({3, 4}, rng));
+  CHECK(dropout(x, 0.5f, false, rng).data().shares_storage(x.data()));  // eval: identity
+  CHECK(dropout(x, 0.f, true, rng).data().to_vector() == x.data().to_vector());
+  CHECK(contains(error_of([&] { dropout(x, 1.f, true, rng); }), "dropout: expected 0 <= p < 1"));
+  CHECK_THROWS_AS(dropout(x, -0.1f, false, rng), Error);
+}
+
+TEST_CASE("dropout: gradient is the mask") {
+  Rng rng(16);
+  // Each evaluation draws from a fresh Rng with the same seed, so the mask is fixed.
+  auto fn = [](const std::vector<Var>& v) {
+    Rng mask_rng(5);
+    return dropout(v[0], 0.4f, true, mask_rng);
+  };
+  CHECK(check_grad(fn, {rand({4, 5}, rng)}) > 0);
+}
+
+// ---- losses
+
+TEST_CASE("cross_entropy: value and gradient") {
+  Rng rng(17);
+  const Tensor logits = Tensor::from_vector({2, 3}, {1, 2, 3, 0, 0, 0});
+  const Tensor targets = Tensor::from_vector({2}, {2, 0});
+  const float l0 = -std::log(std::exp(3.f) / (std::exp(1.f) + std::exp(2.f) + std::exp(3.f)));
+  const float l1 = std::log(3.f);
+  CHECK(cross_entropy(Var(logits), targets).data().item() == doctest::Approx((l0 + l1) / 2));
+  // Large logits stay finite (max subtraction).
+  const Tensor big = Tensor::from_vector({1, 2}, {1000.f, 0.f});
+  CHECK(cross_entropy(Var(big), Tensor::from_vector({1}, {1})).data().item() ==
+        doctest::Approx(1000.f));
+
+  const Tensor t = Tensor::from_vector({5}, {0, 3, 1, 3, 2});
+  auto fn = [t](const std::vector<Var>& v) { return cross_entropy(v[0], t); };
+  CHECK(check_grad(fn, {rand({5, 4}, rng, -3, 3)}) > 0);
+  // Closed form: (softmax − onehot)/N.
+  Var x(logits, true);
+  cross_entropy(x, targets).backward();
+  CHECK(x.grad().at({1, 0}) == doctest::Approx((1.f / 3.f - 1.f) / 2.f));
+  CHECK(x.grad().at({1, 1}) == doctest::Approx((1.f / 3.f) / 2.f));
+}
+
+TEST_CASE("cross_entropy and squared_hinge: target validation") {
+  Rng rng(18);
+  const Var x(rand({3, 4}, rng));
+  for (const char* op : {"cross_entropy", "squared_hinge"}) {
+    CAPTURE(op);
+    auto call = [&](const Tensor& t) {
+      return error_of([&] {
+        if (std::string(op) == "cross_entropy")
+          cross_entropy(x, t);
+        else
+          squared_hinge(x, t);
+      });
+    };
+    CHECK(contains(call(Tensor::from_vector({3}, {0, 1.5f, 2})), "target 1.5 at index 1"));
+    CHECK(contains(call(Tensor::from_vector({3}, {0, 1, 4})), "not a class index in [0, 4)"));
+    CHECK(contains(call(Tensor::from_vector({3}, {-1, 1, 2})), op));
+    const std::string msg = call(Tensor::from_vector({2}, {0, 1}));
+    CHECK(contains(msg, op));
+    CHECK(contains(msg, "(2,)"));
+    CHECK(contains(msg, "(3, 4)"));
+  }
+}
+
+TEST_CASE("mse: value, gradients, shape errors") {
+  Rng rng(19);
+  const Tensor a = Tensor::from_vector({2, 2}, {1, 2, 3, 4});
+  const Tensor b = Tensor::from_vector({2, 2}, {1, 0, 0, 4});
+  CHECK(mse(Var(a), Var(b)).data().item() == doctest::Approx((4.f + 9.f) / 4.f));
+  auto fn = [](const std::vector<Var>& v) { return mse(v[0], v[1]); };
+  CHECK(check_grad(fn, {rand({3, 4}, rng), rand({3, 4}, rng)}) > 0);
+  const std::string msg = error_of([&] { mse(Var(a), Var(rand({4}, rng))); });
+  CHECK(contains(msg, "mse"));
+  CHECK(contains(msg, "(2, 2)"));
+  CHECK(contains(msg, "(4,)"));
+}
+
+TEST_CASE("squared_hinge: value and gradient") {
+  Rng rng(20);
+  // Row 0, target 1: t = (−1, +1, −1); margins max(0, 1 − t·y) = (1.5, 0, 0.8).
+  // Row 1, target 0: t = (+1, −1, −1); margins = (0, 3, 1).
+  const Tensor y = Tensor::from_vector({2, 3}, {0.5f, 2.f, -0.2f, 1.5f, 2.f, 0.f});
+  const Tensor t = Tensor::from_vector({2}, {1, 0});
+  const float ref = (1.5f * 1.5f + 0.8f * 0.8f + 9.f + 1.f) / 6.f;
+  CHECK(squared_hinge(Var(y), t).data().item() == doctest::Approx(ref));
+  Var yv(y, true);
+  squared_hinge(yv, t).backward();
+  CHECK(yv.grad().at({0, 0}) == doctest::Approx(2.f * 1.5f / 6.f));  // −2·t·margin/(N·C)
+  CHECK(yv.grad().at({0, 1}) == doctest::Approx(0.f));
+  CHECK(yv.grad().at({1, 1}) == doctest::Approx(2.f * 3.f / 6.f));
+
+  const Tensor tt = Tensor::from_vector({4}, {2, 0, 1, 2});
+  auto fn = [tt](const std::vector<Var>& v) { return squared_hinge(v[0], tt); };
+  CHECK(check_grad(fn, {rand({4, 3}, rng, -2, 2)}) > 0);
+}
+
+TEST_CASE("matmul and linear: shape errors name the op and both shapes") {
+  Rng rng(21);
+  std::string msg = error_of([&] { matmul(Var(rand({2, 3}, rng)), Var(rand({4, 5}, rng))); });
+  CHECK(contains(msg, "matmul"));
+  CHECK(contains(msg, "(2, 3)"));
+  CHECK(contains(msg, "(4, 5)"));
+  msg = error_of([&] { linear(Var(rand({2, 3}, rng)), Var(rand({4, 5}, rng))); });
+  CHECK(contains(msg, "linear"));
+  CHECK(contains(msg, "(2, 3)"));
+  CHECK(contains(msg, "(4, 5)"));
+  msg = error_of([&] {
+    linear(Var(rand({2, 3}, rng)), Var(rand({4, 3}, rng)), Var(rand({3}, rng)));
+  });
+  CHECK(contains(msg, "linear: bias (3,)"));
+  CHECK(contains(msg, "(4, 3)"));
+}
