@@ -50,15 +50,17 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
   const int64_t C = l.C, M = l.N * l.S;
   for (const Tensor* t : {&gamma.data(), &beta.data(), static_cast<const Tensor*>(&running_mean),
                           static_cast<const Tensor*>(&running_var)})
-    LB_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C), "shift_batch_norm: a (",
-             C, ") per-channel vector was expected for input ", x.shape(), ", got ", t->shape());
+    LB_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C), "shift_batch_norm: a (", C,
+             ") per-channel vector was expected for input ", x.shape(), ", got ", t->shape());
   LB_CHECK(args.eps > 0.f && args.momentum >= 0.f && args.momentum <= 1.f,
            "shift_batch_norm: expected eps > 0 and momentum in [0, 1], got eps ", args.eps,
            " momentum ", args.momentum);
   LB_CHECK(args.training || (running_mean.defined() && running_var.defined()),
            "shift_batch_norm: eval mode needs running_mean and running_var");
-  LB_CHECK(!args.training || M > 1, "shift_batch_norm: expected more than 1 value per channel "
-           "when training, got input shape ", x.shape());
+  LB_CHECK(!args.training || M > 1,
+           "shift_batch_norm: expected more than 1 value per channel "
+           "when training, got input shape ",
+           x.shape());
 
   const Tensor xd = x.data();
   const float* xp = xd.data();
@@ -109,8 +111,8 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
   const bool has_gamma = gamma.defined(), has_beta = beta.defined(), training = args.training;
   return make_result(
       std::move(y), inputs, "shift_batch_norm",
-      [xd, l, mean = std::move(mean), s = std::move(s), gamma_ap2 = std::move(gamma_ap2),
-       has_gamma, has_beta, gamma_at, beta_at, training](const Tensor& gy, GradInputs& in) {
+      [xd, l, mean = std::move(mean), s = std::move(s), gamma_ap2 = std::move(gamma_ap2), has_gamma,
+       has_beta, gamma_at, beta_at, training](const Tensor& gy, GradInputs& in) {
         const int64_t nc = l.C;
         const double count = static_cast<double>(l.N * l.S);
         const float* xv = xd.data();
@@ -168,8 +170,8 @@ ShiftBatchNorm::ShiftBatchNorm(BatchNormOptions options) : options_(std::move(op
   const auto& o = options_;
   LB_CHECK(o.num_features > 0, "ShiftBatchNorm: num_features must be > 0, got ", o.num_features);
   LB_CHECK(o.eps > 0 && std::isfinite(o.eps), "ShiftBatchNorm: eps must be > 0, got ", o.eps);
-  LB_CHECK(o.momentum >= 0 && o.momentum <= 1,
-           "ShiftBatchNorm: momentum must be in [0, 1], got ", o.momentum);
+  LB_CHECK(o.momentum >= 0 && o.momentum <= 1, "ShiftBatchNorm: momentum must be in [0, 1], got ",
+           o.momentum);
   if (o.affine) {
     weight_ = register_parameter("weight", Tensor::ones({o.num_features}));
     bias_ = register_parameter("bias", Tensor::zeros({o.num_features}));
@@ -180,8 +182,8 @@ ShiftBatchNorm::ShiftBatchNorm(BatchNormOptions options) : options_(std::move(op
 
 Var ShiftBatchNorm::forward(const Var& x) {
   const int64_t c = options_.num_features;
-  LB_CHECK((x.dim() == 2 || x.dim() == 4) && x.size(1) == c, "shift_batch_norm(num_features=",
-           c, "): expected input (N, ", c, ") or (N, ", c, ", H, W), got ", x.shape());
+  LB_CHECK((x.dim() == 2 || x.dim() == 4) && x.size(1) == c, "shift_batch_norm(num_features=", c,
+           "): expected input (N, ", c, ") or (N, ", c, ", H, W), got ", x.shape());
   LB_CHECK(!is_training() || x.numel() / c > 1,
            "shift_batch_norm: training mode needs more than one value per channel, got input ",
            x.shape(), " (use a batch size > 1 or call eval())");

@@ -26,8 +26,8 @@ ShiftAdaMaxOptions ShiftAdaMaxOptions::from_json(const nlohmann::json& spec,
 }
 
 nlohmann::json ShiftAdaMaxOptions::to_json() const {
-  return {{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps},
-          {"weight_decay", weight_decay}};
+  return {
+      {"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
 }
 
 ShiftAdaMax::ShiftAdaMax(std::vector<Var> params, std::vector<float> lr_scales,
@@ -63,16 +63,19 @@ void ShiftAdaMax::step() {
     const float* __restrict gp = g.data();
     float* __restrict m = exp_avg_[i].data();
     float* __restrict v = exp_inf_[i].data();
-    kernels::parallel_for(g.numel(), [=](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) {
-        const float gj = gp[j] + wd * w[j];
-        const float mj = m[j] * b1 + one_minus_b1 * gj;
-        const float vj = std::max(v[j] * b2, std::fabs(gj));
-        m[j] = mj;
-        v[j] = vj;
-        w[j] -= step_size * mj / (ap2(vj) + eps);
-      }
-    }, 8);
+    kernels::parallel_for(
+        g.numel(),
+        [=](int64_t begin, int64_t end) {
+          for (int64_t j = begin; j < end; ++j) {
+            const float gj = gp[j] + wd * w[j];
+            const float mj = m[j] * b1 + one_minus_b1 * gj;
+            const float vj = std::max(v[j] * b2, std::fabs(gj));
+            m[j] = mj;
+            v[j] = vj;
+            w[j] -= step_size * mj / (ap2(vj) + eps);
+          }
+        },
+        8);
   }
 }
 

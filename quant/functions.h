@@ -54,10 +54,10 @@ Var xnor_input_scale(const Var& x, const InputWindow& window);
 /// backward: STE with cancellation outside the range, dL/dx = g·1{lo ≤ x ≤ hi}.
 Var qnn_linear(const Var& x, int bits, float lo = -1.f, float hi = 1.f);
 /// k-bit logarithmic quantization (LogQuant = Clip(AP2(x), −max, max)): one sign bit and
-/// 2^(bits−1) − 1 exponents e ∈ [e_max − 2^(bits−1) + 2, e_max], e_max = round(log2 max):
+/// 2^(bits−1) − 1 exponents e ∈ [e_max − 2^(bits−1) + 2, e_max], 2^e_max = AP2(max_value):
 /// forward: q = sign(x)·2^e, e = round(log2|x|) clamped above at e_max, and q = 0 when e is
 /// below the smallest exponent (or x = 0). Values: 0 and ±2^e (2^bits − 1 of them).
-/// backward: dL/dx = g·1{|x| ≤ max_value}.
+/// backward: dL/dx = g·1{|x| ≤ AP2(max_value)}.
 Var qnn_log(const Var& x, int bits, float max_value = 1.f);
 /// AP2(x) = sign(x)·2^round(log2|x|) (quant/ap2.h) with the plain STE dL/dx = g.
 Var ap2(const Var& x);

@@ -69,10 +69,9 @@ QuantConv2d::QuantConv2d(QuantConv2dOptions options, Rng& rng) : options_(std::m
 
 Var QuantConv2d::forward(const Var& x) {
   const auto& o = options_;
-  LB_CHECK(x.dim() == 4 && x.size(1) == o.in_channels, "quant_conv2d(in_channels=",
-           o.in_channels, "): expected input (N, ", o.in_channels, ", H, W), got ", x.shape());
-  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size &&
-               x.size(3) + 2 * o.padding >= o.kernel_size,
+  LB_CHECK(x.dim() == 4 && x.size(1) == o.in_channels, "quant_conv2d(in_channels=", o.in_channels,
+           "): expected input (N, ", o.in_channels, ", H, W), got ", x.shape());
+  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size && x.size(3) + 2 * o.padding >= o.kernel_size,
            "quant_conv2d(kernel_size=", o.kernel_size, ", padding=", o.padding, "): input ",
            x.shape(), " is smaller than the kernel");
   const Conv2dArgs args{.stride = o.stride, .padding = o.padding};
@@ -98,9 +97,7 @@ void QuantConv2d::after_step() {
 
 nlohmann::json QuantConv2d::config() const { return options_.to_json(); }
 
-void QuantConv2d::pretty_print(std::ostream& os) const {
-  detail::print_flat(os, type(), config());
-}
+void QuantConv2d::pretty_print(std::ostream& os) const { detail::print_flat(os, type(), config()); }
 
 ModulePtr QuantConv2d::from_json(const nlohmann::json& spec, Rng& rng, const std::string& path) {
   return std::make_shared<QuantConv2d>(QuantConv2dOptions::from_json(spec, path), rng);

@@ -56,8 +56,8 @@ const std::vector<std::string>& quant_weight_inits() {
   return kInits;
 }
 
-void init_quant_weights(const std::string& init, const Shape& w_shape, int64_t fan_in,
-                        bool bias, Rng& rng, Tensor& weight, Tensor& bias_out) {
+void init_quant_weights(const std::string& init, const Shape& w_shape, int64_t fan_in, bool bias,
+                        Rng& rng, Tensor& weight, Tensor& bias_out) {
   const Shape b_shape{w_shape[0]};
   if (init == "kaiming_uniform") {
     weight = kaiming_uniform(w_shape, rng);

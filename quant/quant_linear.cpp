@@ -58,8 +58,8 @@ QuantLinear::QuantLinear(QuantLinearOptions options, Rng& rng) : options_(std::m
 
 Var QuantLinear::forward(const Var& x) {
   const auto& o = options_;
-  LB_CHECK(x.dim() == 2 && x.size(1) == o.in_features, "quant_linear(in_features=",
-           o.in_features, "): expected input (N, ", o.in_features, "), got ", x.shape(),
+  LB_CHECK(x.dim() == 2 && x.size(1) == o.in_features, "quant_linear(in_features=", o.in_features,
+           "): expected input (N, ", o.in_features, "), got ", x.shape(),
            x.dim() > 2 ? "; add a flatten layer before it" : "");
   Var xq = x, wq = weight_, scale;
   if (o.input_quantizer) {
@@ -82,9 +82,7 @@ void QuantLinear::after_step() {
 
 nlohmann::json QuantLinear::config() const { return options_.to_json(); }
 
-void QuantLinear::pretty_print(std::ostream& os) const {
-  detail::print_flat(os, type(), config());
-}
+void QuantLinear::pretty_print(std::ostream& os) const { detail::print_flat(os, type(), config()); }
 
 ModulePtr QuantLinear::from_json(const nlohmann::json& spec, Rng& rng, const std::string& path) {
   return std::make_shared<QuantLinear>(QuantLinearOptions::from_json(spec, path), rng);

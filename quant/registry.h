@@ -46,12 +46,11 @@ void register_quant_modules();
 
 /// Registers a quantizer defined in an application (not in a static library, see above):
 ///   LB_REGISTER_QUANTIZER("my_sign", &MySign::from_json);
-#define LB_REGISTER_QUANTIZER(name, factory) \
-  LB_REGISTER_QUANTIZER_AT_(name, factory, __LINE__)
+#define LB_REGISTER_QUANTIZER(name, factory) LB_REGISTER_QUANTIZER_AT_(name, factory, __LINE__)
 #define LB_REGISTER_QUANTIZER_AT_(name, factory, line) \
   LB_REGISTER_QUANTIZER_AT2_(name, factory, line)
-#define LB_REGISTER_QUANTIZER_AT2_(name, factory, line)                      \
-  [[maybe_unused]] static const bool lb_quantizer_registered_##line = [] {  \
-    ::lowbit::register_quantizer(name, factory);                            \
-    return true;                                                            \
+#define LB_REGISTER_QUANTIZER_AT2_(name, factory, line)                    \
+  [[maybe_unused]] static const bool lb_quantizer_registered_##line = [] { \
+    ::lowbit::register_quantizer(name, factory);                           \
+    return true;                                                           \
   }()

@@ -23,7 +23,7 @@ Shape drop_batch(const Shape& s) { return s.empty() ? s : Shape(s.begin() + 1, s
 std::string mac_category(const Quantizer* wq, const Quantizer* iq) {
   const int wb = wq ? wq->precision() : 32, ab = iq ? iq->precision() : 32;
   const int bits = std::max(wb, ab);
-  if (bits >= 32 || bits > 16) return "float";
+  if (bits > 16) return "float";
   if (bits == 1) return "binary";
   const int64_t wl = wq ? wq->levels() : int64_t{1} << 30;
   const int64_t al = iq ? iq->levels() : int64_t{1} << 30;
@@ -32,10 +32,14 @@ std::string mac_category(const Quantizer* wq, const Quantizer* iq) {
 }
 
 void add_macs(MacCounts& c, const std::string& category, int64_t macs) {
-  if (category == "binary") c.binary += macs;
-  else if (category == "ternary") c.ternary += macs;
-  else if (category == "k-bit") c.kbit += macs;
-  else if (category == "float") c.floating += macs;
+  if (category == "binary")
+    c.binary += macs;
+  else if (category == "ternary")
+    c.ternary += macs;
+  else if (category == "k-bit")
+    c.kbit += macs;
+  else if (category == "float")
+    c.floating += macs;
 }
 
 /// One leaf layer's row from its input and output shapes (batch included).
@@ -65,8 +69,8 @@ LayerSummary leaf_row(const Module& m, const std::string& name, const Shape& out
       const int64_t per_filter = n / p.var.size(0);
       r.macs = shape_numel(r.output_shape) * per_filter;
       r.mac_precision = mac_category(wq, iq);
-      r.quantized_bits += wq ? int64_t{wq->precision()} * n + 32 * wq->num_scales(p.var.shape())
-                             : 32 * n;
+      r.quantized_bits +=
+          wq ? int64_t{wq->precision()} * n + 32 * wq->num_scales(p.var.shape()) : 32 * n;
     } else {
       r.quantized_bits += 32 * n;
     }
@@ -130,8 +134,9 @@ std::string kib(int64_t bits) {
 }  // namespace
 
 double ModelSummary::compression_ratio() const {
-  return quantized_bits > 0 ? static_cast<double>(float32_bits) / static_cast<double>(quantized_bits)
-                            : 1.0;
+  return quantized_bits > 0
+             ? static_cast<double>(float32_bits) / static_cast<double>(quantized_bits)
+             : 1.0;
 }
 
 ModelSummary summarize(Module& model, const Shape& input_shape) {
@@ -174,35 +179,33 @@ nlohmann::json summary_to_json(const ModelSummary& s) {
                       {"float32_bits", r.float32_bits},
                       {"quantized_bits", r.quantized_bits}});
   }
-  nlohmann::json totals = {
-      {"params", s.params},
-      {"macs",
-       {{"binary", s.macs.binary},
-        {"ternary", s.macs.ternary},
-        {"k_bit", s.macs.kbit},
-        {"float", s.macs.floating},
-        {"total", s.macs.total()}}},
-      {"float32_bits", s.float32_bits},
-      {"quantized_bits", s.quantized_bits},
-      {"float32_bytes", static_cast<double>(s.float32_bits) / 8.0},
-      {"quantized_bytes", static_cast<double>(s.quantized_bits) / 8.0},
-      {"compression_ratio", s.compression_ratio()}};
+  nlohmann::json totals = {{"params", s.params},
+                           {"macs",
+                            {{"binary", s.macs.binary},
+                             {"ternary", s.macs.ternary},
+                             {"k_bit", s.macs.kbit},
+                             {"float", s.macs.floating},
+                             {"total", s.macs.total()}}},
+                           {"float32_bits", s.float32_bits},
+                           {"quantized_bits", s.quantized_bits},
+                           {"float32_bytes", static_cast<double>(s.float32_bits) / 8.0},
+                           {"quantized_bytes", static_cast<double>(s.quantized_bits) / 8.0},
+                           {"compression_ratio", s.compression_ratio()}};
   return {{"input_shape", shape_json(s.input_shape)}, {"layers", layers}, {"totals", totals}};
 }
 
 void print_summary(std::ostream& os, const ModelSummary& s) {
-  const std::vector<std::string> head = {"layer", "type",   "input q", "weight q", "w bits",
+  const std::vector<std::string> head = {"layer",  "type",   "input q", "weight q", "w bits",
                                          "a bits", "output", "params",  "MACs",     "MAC prec"};
   std::vector<std::vector<std::string>> rows;
   for (const LayerSummary& r : s.layers) {
     const bool has_w = r.macs > 0 || r.mac_precision == "unknown";
-    rows.push_back({r.name.empty() ? "-" : r.name, r.type,
-                    r.input_quantizer.empty() ? "-" : r.input_quantizer,
-                    r.weight_quantizer.empty() ? "-" : r.weight_quantizer,
-                    has_w ? std::to_string(r.weight_bits) : "-",
-                    has_w ? std::to_string(r.activation_bits) : "-", shape_text(r.output_shape),
-                    grouped(r.params), grouped(r.macs),
-                    r.mac_precision.empty() ? "-" : r.mac_precision});
+    rows.push_back(
+        {r.name.empty() ? "-" : r.name, r.type, r.input_quantizer.empty() ? "-" : r.input_quantizer,
+         r.weight_quantizer.empty() ? "-" : r.weight_quantizer,
+         has_w ? std::to_string(r.weight_bits) : "-",
+         has_w ? std::to_string(r.activation_bits) : "-", shape_text(r.output_shape),
+         grouped(r.params), grouped(r.macs), r.mac_precision.empty() ? "-" : r.mac_precision});
   }
   std::vector<size_t> width(head.size());
   for (size_t c = 0; c < head.size(); ++c) {
@@ -210,7 +213,8 @@ void print_summary(std::ostream& os, const ModelSummary& s) {
     for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
   }
   // Text columns left-aligned, numbers right-aligned.
-  const std::vector<bool> right = {false, false, false, false, true, true, false, true, true, false};
+  const std::vector<bool> right = {false, false, false, false, true,
+                                   true,  false, true,  true,  false};
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
     for (size_t c = 0; c < cells.size(); ++c) {
@@ -230,12 +234,12 @@ void print_summary(std::ostream& os, const ModelSummary& s) {
   os << rule << "\n";
   os << "params: " << grouped(s.params) << "\n";
   os << "MACs per sample: " << grouped(s.macs.total()) << " (binary " << grouped(s.macs.binary)
-     << ", ternary " << grouped(s.macs.ternary) << ", k-bit " << grouped(s.macs.kbit)
-     << ", float " << grouped(s.macs.floating) << ")\n";
+     << ", ternary " << grouped(s.macs.ternary) << ", k-bit " << grouped(s.macs.kbit) << ", float "
+     << grouped(s.macs.floating) << ")\n";
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2fx", s.compression_ratio());
-  os << "size: float32 " << kib(s.float32_bits) << ", quantized " << kib(s.quantized_bits)
-     << " (" << grouped(s.quantized_bits) << " bits), compression " << ratio << "\n";
+  os << "size: float32 " << kib(s.float32_bits) << ", quantized " << kib(s.quantized_bits) << " ("
+     << grouped(s.quantized_bits) << " bits), compression " << ratio << "\n";
 }
 
 }  // namespace lowbit

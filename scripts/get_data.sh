@@ -11,11 +11,12 @@
 # when some data set could not be fetched.
 #   LB_DATA_DIR=/elsewhere scripts/get_data.sh    fill another directory
 #   LB_NO_DOWNLOAD=1 scripts/get_data.sh          do not try to download CIFAR-10
+#   LB_SHARED_DATA=DIR scripts/get_data.sh        look for cifar10-jpeg.tar.gz in DIR
 set -uo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 data="${LB_DATA_DIR:-$repo/data}"
-shared="$(cd "$repo/.." && pwd)/shared/data"
+shared="${LB_SHARED_DATA:-$(cd "$repo/.." && pwd)/shared/data}"
 cifar_url="https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 failed=()
 

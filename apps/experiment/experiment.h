@@ -35,7 +35,7 @@ struct Experiment {
   ModulePtr model;
   OptimizerPtr optimizer;
   LrSchedulePtr schedule;  // null: constant lr
-  float base_lr = 0.f;
+  double base_lr = 0.0;
 
   /// The loss of the config on logits (N, classes) and labels (N).
   Var loss(const Var& logits, const Tensor& labels) const;

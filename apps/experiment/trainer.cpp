@@ -132,7 +132,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   using Clock = std::chrono::steady_clock;
   ex.model->train();
   for (int64_t epoch = pos.epoch; epoch < cfg.train.epochs; ++epoch) {
-    const float lr = ex.schedule ? ex.schedule->lr_at(epoch) : ex.base_lr;
+    const double lr = ex.schedule ? ex.schedule->lr_at(epoch) : ex.base_lr;
     ex.optimizer->set_lr(lr);
     loader.set_epoch(epoch);
     const int64_t first = epoch == pos.epoch ? pos.next_batch : 0;

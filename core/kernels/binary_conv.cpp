@@ -21,7 +21,6 @@ inline uint64_t channel_mask(int64_t C, int64_t j) {
   return left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1;
 }
 
-
 // Packs channels [64·j, min(C, 64·j + 64)) of pixels [pix0, pix1) of one image into word j of
 // each pixel: out[pix·cw + j]. x points at the image's first channel plane (C planes of HW).
 void pack_pixel_word(const float* x, int64_t C, int64_t HW, int64_t cw, int64_t j, int64_t pix0,
@@ -183,14 +182,15 @@ void im2col_packed(const PackedImage& x, int64_t b, int64_t KH, int64_t KW, int6
               }
             }
           if (masked)
-            for (int64_t l = 0; l < kPanel; ++l) m.nnz[p * kPanel + l] = static_cast<int32_t>(nnz[l]);
+            for (int64_t l = 0; l < kPanel; ++l)
+              m.nnz[p * kPanel + l] = static_cast<int32_t>(nnz[l]);
         }
       },
       kPanel * KH * KW * cw);
 }
 
-PackedMatrix im2col_packed(const PackedImage& x, int64_t b, int64_t KH, int64_t KW,
-                           int64_t stride, int64_t padding) {
+PackedMatrix im2col_packed(const PackedImage& x, int64_t b, int64_t KH, int64_t KW, int64_t stride,
+                           int64_t padding) {
   PackedMatrix m;
   im2col_packed(x, b, KH, KW, stride, padding, m);
   return m;

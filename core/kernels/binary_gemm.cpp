@@ -21,10 +21,18 @@ void store_dots(const GemmArgs& g, int64_t i, int64_t j, int64_t n, const int64_
   for (int64_t c = 0; c < n; ++c) {
     int64_t base = 0;
     switch (g.mode) {
-      case GemmMode::Binary: base = g.K; break;
-      case GemmMode::MaskA: base = g.a_nnz[i]; break;
-      case GemmMode::MaskB: base = g.b_nnz[j + c]; break;
-      case GemmMode::Ternary: base = cnt[c]; break;
+      case GemmMode::Binary:
+        base = g.K;
+        break;
+      case GemmMode::MaskA:
+        base = g.a_nnz[i];
+        break;
+      case GemmMode::MaskB:
+        base = g.b_nnz[j + c];
+        break;
+      case GemmMode::Ternary:
+        base = cnt[c];
+        break;
     }
     const int64_t dot = base - 2 * pop[c];
     if (g.c_i32) {
@@ -49,9 +57,12 @@ using detail::GemmMode;
 
 const detail::KernelInfo& kernel_for(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return detail::kScalarKernel;
-    case Isa::Avx2: return detail::kAvx2Kernel;
-    case Isa::Avx512: return detail::kAvx512Kernel;
+    case Isa::Scalar:
+      return detail::kScalarKernel;
+    case Isa::Avx2:
+      return detail::kAvx2Kernel;
+    case Isa::Avx512:
+      return detail::kAvx512Kernel;
   }
   return detail::kScalarKernel;
 }
@@ -85,7 +96,7 @@ GemmArgs make_args(const PackedMatrix& a, const PackedMatrix& b, int64_t ldc, co
   return g;
 }
 
-void run(GemmArgs& g) {
+void run(const GemmArgs& g) {
   if (g.M == 0 || g.N == 0) return;
   const detail::KernelInfo& kern = kernel_for(active_isa());
   const int64_t rt = kern.tile_rows[static_cast<int>(g.mode)];
@@ -96,13 +107,14 @@ void run(GemmArgs& g) {
   const int64_t T = num_threads();
   // Panels per block: what fits the L2 budget, but split further when there are too few row
   // tiles to keep every thread busy (batch-1 inference: M = 1).
-  int64_t nc = std::clamp<int64_t>(kL2BlockBytes / panel_bytes, 4, P);
-  if (row_tiles < T) nc = std::min(nc, std::max<int64_t>(1, (P * row_tiles + T - 1) / T));
+  // Multiples of 4 panels (the widest register tile) so that blocks end on full tiles.
+  int64_t nc = std::max<int64_t>(4, kL2BlockBytes / panel_bytes / 4 * 4);
+  if (row_tiles < T) nc = std::min(nc, ((P * row_tiles + T - 1) / T + 3) / 4 * 4);
+  nc = std::min(nc, P);
   const int64_t col_blocks = (P + nc - 1) / nc;
   const int64_t tasks = col_blocks * row_tiles;
   // Cost of a task in 512-bit xor+popcount+add steps.
   const int64_t cost = rt * nc * std::max<int64_t>(1, g.kw);
-  const GemmArgs& args = g;
   parallel_for(
       tasks,
       [&](int64_t t0, int64_t t1) {
@@ -113,7 +125,7 @@ void run(GemmArgs& g) {
           const int64_t cb = t / row_tiles, it = t % row_tiles;
           const int64_t it_end = std::min(row_tiles, it + (t1 - t));
           const int64_t p0 = cb * nc, p1 = std::min(P, p0 + nc);
-          kern.block(args, it * rt, std::min(g.M, it_end * rt), p0, p1);
+          kern.block(g, it * rt, std::min(g.M, it_end * rt), p0, p1);
           t += it_end - it;
         }
       },

@@ -27,6 +27,16 @@ __attribute__((always_inline)) inline __m256i add_popcount8(__m256i acc, __m256i
   return _mm256_add_epi8(acc, _mm256_shuffle_epi8(lut, hi));
 }
 
+// The low 32 bits of 8 int64 values (counts < 2^31) as one vector of 8 int32.
+__attribute__((always_inline)) inline __m256i low_dwords(const int64_t* v) {
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  const __m256i a =
+      _mm256_permutevar8x32_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(v)), even);
+  const __m256i b =
+      _mm256_permutevar8x32_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(v + 4)), even);
+  return _mm256_permute2x128_si256(a, b, 0x20);
+}
+
 template <GemmMode kMode, int R>
 __attribute__((always_inline)) inline void tile(const GemmArgs& g, int64_t i, int64_t p) {
   constexpr bool kMaskA = kMode == GemmMode::MaskA || kMode == GemmMode::Ternary;
@@ -42,9 +52,9 @@ __attribute__((always_inline)) inline void tile(const GemmArgs& g, int64_t i, in
   const __m256i low = _mm256_set1_epi8(0x0f);
   const __m256i zero = _mm256_setzero_si256();
 
-  __m256i tot[R][2], ctot[R][2];
-  for (int r = 0; r < R; ++r)
-    for (int h = 0; h < 2; ++h) tot[r][h] = ctot[r][h] = zero;
+  // 64-bit totals per row and column live in memory: kept in registers they would push the
+  // byte accumulators of the inner loop out to the stack (16 ymm registers only).
+  alignas(32) int64_t tot[R][8] = {}, ctot[R][8] = {};
 
   for (int64_t w0 = 0; w0 < kw; w0 += kChunkWords) {
     const int64_t w1 = kw - w0 < kChunkWords ? kw : w0 + kChunkWords;
@@ -80,21 +90,47 @@ __attribute__((always_inline)) inline void tile(const GemmArgs& g, int64_t i, in
     }
     for (int r = 0; r < R; ++r)
       for (int h = 0; h < 2; ++h) {
-        tot[r][h] = _mm256_add_epi64(tot[r][h], _mm256_sad_epu8(acc[r][h], zero));
-        if constexpr (kCount)
-          ctot[r][h] = _mm256_add_epi64(ctot[r][h], _mm256_sad_epu8(cacc[r][h], zero));
+        auto* t = reinterpret_cast<__m256i*>(tot[r] + 4 * h);
+        _mm256_store_si256(
+            t, _mm256_add_epi64(_mm256_load_si256(t), _mm256_sad_epu8(acc[r][h], zero)));
+        if constexpr (kCount) {
+          auto* ct = reinterpret_cast<__m256i*>(ctot[r] + 4 * h);
+          _mm256_store_si256(
+              ct, _mm256_add_epi64(_mm256_load_si256(ct), _mm256_sad_epu8(cacc[r][h], zero)));
+        }
       }
   }
 
+  // Epilogue in 32-bit lanes (every count fits): dot = base - 2·pop, then the float
+  // transform or the int32 store, masked to the n valid columns.
   const int64_t j = p * 8;
-  const int64_t n = g.N - j < 8 ? g.N - j : 8;
+  const int n = static_cast<int>(g.N - j < 8 ? g.N - j : 8);
+  const __m256i valid =
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   for (int r = 0; r < R; ++r) {
-    alignas(32) int64_t pop[8], cnt[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(pop), tot[r][0]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4), tot[r][1]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(cnt), ctot[r][0]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(cnt + 4), ctot[r][1]);
-    store_dots(g, i + r, j, n, pop, cnt);
+    const int64_t row = i + r;
+    const __m256i pop = low_dwords(tot[r]);
+    __m256i base;
+    if constexpr (kMode == GemmMode::Binary) {
+      base = _mm256_set1_epi32(static_cast<int>(g.K));
+    } else if constexpr (kMode == GemmMode::MaskA) {
+      base = _mm256_set1_epi32(g.a_nnz[row]);
+    } else if constexpr (kMode == GemmMode::MaskB) {
+      base = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.b_nnz + j));  // padded to 8
+    } else {
+      base = low_dwords(ctot[r]);
+    }
+    const __m256i dot = _mm256_sub_epi32(base, _mm256_add_epi32(pop, pop));
+    if (g.c_i32) {
+      _mm256_maskstore_epi32(g.c_i32 + row * g.ldc + j, valid, dot);
+      continue;
+    }
+    __m256 v = _mm256_cvtepi32_ps(dot);
+    if (g.row_scale) v = _mm256_mul_ps(v, _mm256_set1_ps(g.row_scale[row]));
+    if (g.col_scale) v = _mm256_mul_ps(v, _mm256_maskload_ps(g.col_scale + j, valid));
+    if (g.row_bias) v = _mm256_add_ps(v, _mm256_set1_ps(g.row_bias[row]));
+    if (g.col_bias) v = _mm256_add_ps(v, _mm256_maskload_ps(g.col_bias + j, valid));
+    _mm256_maskstore_ps(g.c_f32 + row * g.ldc + j, valid, v);
   }
 }
 
@@ -117,10 +153,14 @@ constexpr int kRowsBinary = 4, kRowsMask = 3, kRowsTernary = 2;
 
 void avx2_block(const GemmArgs& g, int64_t i0, int64_t i1, int64_t p0, int64_t p1) {
   switch (g.mode) {
-    case GemmMode::Binary: return block<GemmMode::Binary, kRowsBinary>(g, i0, i1, p0, p1);
-    case GemmMode::MaskA: return block<GemmMode::MaskA, kRowsMask>(g, i0, i1, p0, p1);
-    case GemmMode::MaskB: return block<GemmMode::MaskB, kRowsMask>(g, i0, i1, p0, p1);
-    case GemmMode::Ternary: return block<GemmMode::Ternary, kRowsTernary>(g, i0, i1, p0, p1);
+    case GemmMode::Binary:
+      return block<GemmMode::Binary, kRowsBinary>(g, i0, i1, p0, p1);
+    case GemmMode::MaskA:
+      return block<GemmMode::MaskA, kRowsMask>(g, i0, i1, p0, p1);
+    case GemmMode::MaskB:
+      return block<GemmMode::MaskB, kRowsMask>(g, i0, i1, p0, p1);
+    case GemmMode::Ternary:
+      return block<GemmMode::Ternary, kRowsTernary>(g, i0, i1, p0, p1);
   }
 }
 

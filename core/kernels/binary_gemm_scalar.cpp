@@ -47,7 +47,16 @@ void tile(const GemmArgs& g, int64_t i, int64_t p, int64_t half) {
   }
   const int64_t j = p * 8 + half * kCols;
   const int64_t n = g.N - j < kCols ? g.N - j : kCols;
-  for (int r = 0; r < R; ++r) store_dots(g, i + r, j, n, pop[r], cnt[r]);
+  for (int r = 0; r < R; ++r) {
+    // Copies: passing pop/cnt themselves would make their address escape, and the compiler
+    // would then keep the counters in memory inside the K loop.
+    int64_t out_pop[kCols], out_cnt[kCols];
+    for (int c = 0; c < kCols; ++c) {
+      out_pop[c] = pop[r][c];
+      out_cnt[c] = cnt[r][c];
+    }
+    store_dots(g, i + r, j, n, out_pop, out_cnt);
+  }
 }
 
 template <GemmMode kMode, int R>
@@ -67,10 +76,14 @@ void block(const GemmArgs& g, int64_t i0, int64_t i1, int64_t p0, int64_t p1) {
 
 void scalar_block(const GemmArgs& g, int64_t i0, int64_t i1, int64_t p0, int64_t p1) {
   switch (g.mode) {
-    case GemmMode::Binary: return block<GemmMode::Binary, 2>(g, i0, i1, p0, p1);
-    case GemmMode::MaskA: return block<GemmMode::MaskA, 2>(g, i0, i1, p0, p1);
-    case GemmMode::MaskB: return block<GemmMode::MaskB, 2>(g, i0, i1, p0, p1);
-    case GemmMode::Ternary: return block<GemmMode::Ternary, 1>(g, i0, i1, p0, p1);
+    case GemmMode::Binary:
+      return block<GemmMode::Binary, 2>(g, i0, i1, p0, p1);
+    case GemmMode::MaskA:
+      return block<GemmMode::MaskA, 2>(g, i0, i1, p0, p1);
+    case GemmMode::MaskB:
+      return block<GemmMode::MaskB, 2>(g, i0, i1, p0, p1);
+    case GemmMode::Ternary:
+      return block<GemmMode::Ternary, 1>(g, i0, i1, p0, p1);
   }
 }
 

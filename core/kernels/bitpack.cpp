@@ -79,8 +79,8 @@ inline uint64_t nonzero_bits(const float* x, int64_t n) {
 
 PackedMatrix pack(const float* x, int64_t rows, int64_t K, int64_t ld, PackLayout layout,
                   bool ternary, const char* fn) {
-  LB_CHECK(rows >= 0 && K >= 0 && ld >= K, fn, ": expected rows >= 0, K >= 0, ld >= K, got rows=",
-           rows, " K=", K, " ld=", ld);
+  LB_CHECK(rows >= 0 && K >= 0 && ld >= K, fn,
+           ": expected rows >= 0, K >= 0, ld >= K, got rows=", rows, " K=", K, " ld=", ld);
   LB_CHECK(x != nullptr || rows * K == 0, fn, ": null data for a non-empty matrix");
   PackedMatrix p = make_packed(rows, K, words_for(K), layout, ternary);
   const int64_t kw = p.kw;
@@ -158,8 +158,9 @@ PackedMatrix pack_ternary(const Tensor& x, PackLayout layout) {
 }
 
 Tensor unpack(const PackedMatrix& p) {
-  LB_CHECK(p.kw == words_for(p.k), "unpack: entries are not contiguous (K=", p.k, " in kw=", p.kw,
-           " words, e.g. a conv im2col matrix); only matrices from pack_binary/pack_ternary unpack");
+  LB_CHECK(
+      p.kw == words_for(p.k), "unpack: entries are not contiguous (K=", p.k, " in kw=", p.kw,
+      " words, e.g. a conv im2col matrix); only matrices from pack_binary/pack_ternary unpack");
   Tensor out = Tensor::empty({p.rows, p.k});
   float* o = out.data();
   for (int64_t r = 0; r < p.rows; ++r)

@@ -51,11 +51,13 @@ struct AlignedAllocator {
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) {}
   T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
   }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  void deallocate(T* p, size_t) { ::operator delete (p, std::align_val_t{64}); }
   template <class U>
-  bool operator==(const AlignedAllocator<U>&) const { return true; }
+  bool operator==(const AlignedAllocator<U>&) const {
+    return true;
+  }
 };
 using WordVector = std::vector<uint64_t, AlignedAllocator<uint64_t>>;
 
@@ -80,8 +82,7 @@ struct PackedMatrix {
   }
   /// Position of word w of row r in sign / mask.
   int64_t word_index(int64_t r, int64_t w) const {
-    return layout == PackLayout::Rows ? r * kw + w
-                                      : ((r / kPanel) * kw + w) * kPanel + r % kPanel;
+    return layout == PackLayout::Rows ? r * kw + w : ((r / kPanel) * kw + w) * kPanel + r % kPanel;
   }
   /// Storage in bytes (planes + nnz), for memory reports.
   int64_t bytes() const {

@@ -50,7 +50,7 @@ Features detect() {
 
   // The OS must save the wider registers on context switch (XCR0), not only the CPU have them.
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
-  const bool os_avx = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+  const bool os_avx = (xcr0 & 0x6) == 0x6;                 // SSE + AVX state
   const bool os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask + ZMM_Hi256 + Hi16_ZMM
 
   const bool avx2 = bit(ebx7, 5), bmi1 = bit(ebx7, 3), bmi2 = bit(ebx7, 8);
@@ -58,8 +58,8 @@ Features detect() {
 
   const bool avx512f = bit(ebx7, 16), avx512dq = bit(ebx7, 17), avx512cd = bit(ebx7, 28),
              avx512bw = bit(ebx7, 30), avx512vl = bit(ebx7, 31), vpopcntdq = bit(ecx7, 14);
-  f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512cd && avx512bw && avx512vl &&
-             vpopcntdq;
+  f.avx512 =
+      f.avx2 && os_avx512 && avx512f && avx512dq && avx512cd && avx512bw && avx512vl && vpopcntdq;
   return f;
 }
 #else
@@ -83,8 +83,8 @@ Isa initial_isa() {
   const char* env = std::getenv("LOWBIT_ISA");
   if (!env || !*env || std::string_view(env) == "auto") return best_supported();
   const Isa isa = parse_isa(env);
-  LB_CHECK(isa_supported(isa), "LOWBIT_ISA=", env, ": this CPU does not support it (supported: ",
-           cpu_summary(), ")");
+  LB_CHECK(isa_supported(isa), "LOWBIT_ISA=", env,
+           ": this CPU does not support it (supported: ", cpu_summary(), ")");
   return isa;
 }
 
@@ -95,9 +95,12 @@ std::atomic<int> g_isa{-1};
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Scalar: return "scalar";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
   }
   return "?";
 }
@@ -112,9 +115,12 @@ Isa parse_isa(std::string_view name) {
 bool isa_supported(Isa isa) {
   const Features& f = features();
   switch (isa) {
-    case Isa::Scalar: return f.scalar;
-    case Isa::Avx2: return f.avx2;
-    case Isa::Avx512: return f.avx512;
+    case Isa::Scalar:
+      return f.scalar;
+    case Isa::Avx2:
+      return f.avx2;
+    case Isa::Avx512:
+      return f.avx512;
   }
   return false;
 }

@@ -84,7 +84,10 @@ struct StorageReport {
   double overall_rate() const;
 
   /// {"layers": [...], "total": {...}, "raw_floats", "overall": {...}, "file_bytes",
-  ///  "error_before", "error_after"}; rates as fractions, plus "ratio" (1/rate).
+  ///  "error_before", "error_after"}. In a row, "weight_bits_pq(h)" and "index_bits_pq(h)"
+  /// are bits per stored entry (the paper's columns), "bits_pq(h)", "codebook_bits",
+  /// "huffman_table_bits" and "dense_bits" are totals in bits, "rate_*" are fractions of
+  /// the dense size and "ratio_*" their inverses (32.0 = 32x).
   nlohmann::json to_json() const;
   /// The paper's table layout, one row per layer and a total row, then the overall line.
   std::string to_markdown() const;

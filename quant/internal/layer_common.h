@@ -20,8 +20,8 @@ namespace lowbit::detail {
 const std::vector<std::string>& quant_weight_inits();
 /// Latent weight and bias initial values for `init` (bias undefined when !bias).
 /// fan_in is the bias fan-in (in_features or C·K²).
-void init_quant_weights(const std::string& init, const Shape& w_shape, int64_t fan_in,
-                        bool bias, Rng& rng, Tensor& weight, Tensor& bias_out);
+void init_quant_weights(const std::string& init, const Shape& w_shape, int64_t fan_in, bool bias,
+                        Rng& rng, Tensor& weight, Tensor& bias_out);
 /// "clip_latent": null/absent -> 0 (none), else a positive number.
 float read_clip_latent(JsonArgs& a);
 nlohmann::json clip_latent_to_json(float clip);

@@ -15,8 +15,7 @@
 namespace lowbit {
 
 Var ste_sign(const Var& x, float clip_value) {
-  LB_CHECK(clip_value > 0, "ste_sign: clip_value must be > 0 (kNoClip for none), got ",
-           clip_value);
+  LB_CHECK(clip_value > 0, "ste_sign: clip_value must be > 0 (kNoClip for none), got ", clip_value);
   Tensor q = detail::map(x.data(), [](float v) { return v >= 0.f ? 1.f : -1.f; });
   return make_result(std::move(q), {x}, "ste_sign", detail::clipped_ste(x.data(), clip_value));
 }

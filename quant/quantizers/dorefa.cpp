@@ -24,9 +24,8 @@ Var dorefa_activation(const Var& x, int bits) {
   });
   const Tensor xd = x.data();
   return make_result(std::move(q), {x}, "dorefa_activation", [xd](const Tensor& g, GradInputs& in) {
-    in.add(0, detail::zip(g, xd, [](float gi, float xi) {
-             return xi >= 0.f && xi <= 1.f ? gi : 0.f;
-           }));
+    in.add(0, detail::zip(g, xd,
+                          [](float gi, float xi) { return xi >= 0.f && xi <= 1.f ? gi : 0.f; }));
   });
 }
 
@@ -67,27 +66,25 @@ Var dorefa_weight(const Var& w, int bits) {
     const float r = tv * half_inv_m + 0.5f;
     return 2.f * (std::floor(r * levels + 0.5f) * inv_levels) - 1.f;
   });
-  return make_result(std::move(q), {w}, "dorefa_weight",
-                     [t, m, argmax](const Tensor& g, GradInputs& in) {
-                       if (m == 0.f) {  // all weights 0: tanh(w)/M is undefined; pass g
-                         in.add(0, g);
-                         return;
-                       }
-                       const float inv_m = 1.f / m;
-                       Tensor dw = detail::zip(g, t, [inv_m](float gi, float ti) {
-                         return gi * (1.f - ti * ti) * inv_m;
-                       });
-                       // M = |t_j| at the argmax: dL/dM = −Σ g_i t_i / M².
-                       const float* gp = g.data();
-                       const float* tp2 = t.data();
-                       double dot = 0.0;
-                       for (int64_t i = 0; i < g.numel(); ++i) dot += double(gp[i]) * tp2[i];
-                       const float tj = tp2[argmax];
-                       const float sign_tj = tj >= 0.f ? 1.f : -1.f;
-                       dw.data()[argmax] -= sign_tj * (1.f - tj * tj) *
-                                            static_cast<float>(dot) * inv_m * inv_m;
-                       in.add(0, dw);
-                     });
+  return make_result(
+      std::move(q), {w}, "dorefa_weight", [t, m, argmax](const Tensor& g, GradInputs& in) {
+        if (m == 0.f) {  // all weights 0: tanh(w)/M is undefined; pass g
+          in.add(0, g);
+          return;
+        }
+        const float inv_m = 1.f / m;
+        Tensor dw =
+            detail::zip(g, t, [inv_m](float gi, float ti) { return gi * (1.f - ti * ti) * inv_m; });
+        // M = |t_j| at the argmax: dL/dM = −Σ g_i t_i / M².
+        const float* gp = g.data();
+        const float* tp2 = t.data();
+        double dot = 0.0;
+        for (int64_t i = 0; i < g.numel(); ++i) dot += double(gp[i]) * tp2[i];
+        const float tj = tp2[argmax];
+        const float sign_tj = tj >= 0.f ? 1.f : -1.f;
+        dw.data()[argmax] -= sign_tj * (1.f - tj * tj) * static_cast<float>(dot) * inv_m * inv_m;
+        in.add(0, dw);
+      });
 }
 
 // ---- classes

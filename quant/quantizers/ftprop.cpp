@@ -18,16 +18,18 @@ Var ftprop_sign(const Var& z, FtpropGrad grad, bool grad_scale) {
   const Tensor zd = z.data();
   if (grad == FtpropGrad::SaturatedSte)
     return make_result(std::move(q), {z}, "ftprop_sign", detail::clipped_ste(zd, 1.f));
-  return make_result(std::move(q), {z}, "ftprop_sign", [zd, grad_scale](const Tensor& g, GradInputs& in) {
-    // Targets t = sign(−g); d/dz [tanh(−z·t) + 1] = −t·(1 − tanh²(z)) = sign(g)·(1 − tanh² z),
-    // times |g| when the per-layer loss is weighted by the gradient magnitude.
-    in.add(0, detail::zip(g, zd, [grad_scale](float gi, float zi) {
-             const float th = std::tanh(zi);
-             const float d = 1.f - th * th;
-             if (grad_scale) return gi * d;
-             return gi > 0.f ? d : (gi < 0.f ? -d : 0.f);
-           }));
-  });
+  return make_result(std::move(q), {z}, "ftprop_sign",
+                     [zd, grad_scale](const Tensor& g, GradInputs& in) {
+                       // Targets t = sign(−g); d/dz [tanh(−z·t) + 1] = −t·(1 − tanh²(z)) =
+                       // sign(g)·(1 − tanh² z), times |g| when the per-layer loss is weighted by
+                       // the gradient magnitude.
+                       in.add(0, detail::zip(g, zd, [grad_scale](float gi, float zi) {
+                                const float th = std::tanh(zi);
+                                const float d = 1.f - th * th;
+                                if (grad_scale) return gi * d;
+                                return gi > 0.f ? d : (gi < 0.f ? -d : 0.f);
+                              }));
+                     });
 }
 
 namespace {

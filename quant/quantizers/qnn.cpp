@@ -27,11 +27,12 @@ Var qnn_linear(const Var& x, int bits, float lo, float hi) {
     return lo + delta * std::fmin(level, steps);
   });
   const Tensor xd = x.data();
-  return make_result(std::move(q), {x}, "qnn_linear", [xd, lo, hi](const Tensor& g, GradInputs& in) {
-    in.add(0, detail::zip(g, xd, [lo, hi](float gi, float xi) {
-             return xi >= lo && xi <= hi ? gi : 0.f;
-           }));
-  });
+  return make_result(std::move(q), {x}, "qnn_linear",
+                     [xd, lo, hi](const Tensor& g, GradInputs& in) {
+                       in.add(0, detail::zip(g, xd, [lo, hi](float gi, float xi) {
+                                return xi >= lo && xi <= hi ? gi : 0.f;
+                              }));
+                     });
 }
 
 Var qnn_log(const Var& x, int bits, float max_value) {
@@ -49,9 +50,8 @@ Var qnn_log(const Var& x, int bits, float max_value) {
   });
   const Tensor xd = x.data();
   return make_result(std::move(q), {x}, "qnn_log", [xd, top](const Tensor& g, GradInputs& in) {
-    in.add(0, detail::zip(g, xd, [top](float gi, float xi) {
-             return std::fabs(xi) <= top ? gi : 0.f;
-           }));
+    in.add(0, detail::zip(g, xd,
+                          [top](float gi, float xi) { return std::fabs(xi) <= top ? gi : 0.f; }));
   });
 }
 

@@ -21,7 +21,8 @@ Var ternary_threshold(const Var& x, float threshold, float clip_value) {
   Tensor q = detail::map(x.data(), [threshold](float v) {
     return v > threshold ? 1.f : (v < -threshold ? -1.f : 0.f);
   });
-  return make_result(std::move(q), {x}, "ternary_threshold", detail::clipped_ste(x.data(), clip_value));
+  return make_result(std::move(q), {x}, "ternary_threshold",
+                     detail::clipped_ste(x.data(), clip_value));
 }
 
 Var stochastic_ternary(const Var& x, Rng& rng, float clip_value) {

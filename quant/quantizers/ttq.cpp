@@ -26,26 +26,25 @@ Var ttq(const Var& w, const Var& wp, const Var& wn, float threshold) {
   const float p = wp.data().item(), m = wn.data().item();
   Tensor q = detail::map(wd, [=](float v) { return v > delta ? p : (v < -delta ? -m : 0.f); });
   const Shape wp_shape = wp.shape(), wn_shape = wn.shape();
-  return make_result(
-      std::move(q), {w, wp, wn}, "ttq",
-      [wd, delta, p, m, wp_shape, wn_shape](const Tensor& g, GradInputs& in) {
-        if (in.needs(0)) {
-          in.add(0, detail::zip(g, wd, [=](float gi, float v) {
-                   return v > delta ? p * gi : (v < -delta ? m * gi : gi);
-                 }));
-        }
-        if (in.needs(1) || in.needs(2)) {
-          const float* gp = g.data();
-          const float* wv = wd.data();
-          double sum_p = 0.0, sum_n = 0.0;
-          for (int64_t i = 0; i < g.numel(); ++i) {
-            if (wv[i] > delta) sum_p += gp[i];
-            if (wv[i] < -delta) sum_n += gp[i];
-          }
-          in.add(1, Tensor::full(wp_shape, static_cast<float>(sum_p)));
-          in.add(2, Tensor::full(wn_shape, static_cast<float>(-sum_n)));
-        }
-      });
+  return make_result(std::move(q), {w, wp, wn}, "ttq",
+                     [wd, delta, p, m, wp_shape, wn_shape](const Tensor& g, GradInputs& in) {
+                       if (in.needs(0)) {
+                         in.add(0, detail::zip(g, wd, [=](float gi, float v) {
+                                  return v > delta ? p * gi : (v < -delta ? m * gi : gi);
+                                }));
+                       }
+                       if (in.needs(1) || in.needs(2)) {
+                         const float* gp = g.data();
+                         const float* wv = wd.data();
+                         double sum_p = 0.0, sum_n = 0.0;
+                         for (int64_t i = 0; i < g.numel(); ++i) {
+                           if (wv[i] > delta) sum_p += gp[i];
+                           if (wv[i] < -delta) sum_n += gp[i];
+                         }
+                         in.add(1, Tensor::full(wp_shape, static_cast<float>(sum_p)));
+                         in.add(2, Tensor::full(wn_shape, static_cast<float>(-sum_n)));
+                       }
+                     });
 }
 
 namespace {
@@ -80,8 +79,8 @@ class Ttq final : public Quantizer {
     JsonArgs a(spec, path);
     a.allow({"name"});
     Options o;
-    o.threshold = static_cast<float>(
-        a.number_in("threshold", 0.0, std::nextafter(1.0, 0.0), o.threshold));
+    o.threshold =
+        static_cast<float>(a.number_in("threshold", 0.0, std::nextafter(1.0, 0.0), o.threshold));
     o.init_wp = static_cast<float>(a.positive("init_wp", o.init_wp));
     o.init_wn = static_cast<float>(a.positive("init_wn", o.init_wn));
     a.finish();

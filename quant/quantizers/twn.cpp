@@ -14,8 +14,8 @@ namespace lowbit {
 
 // Legend: w viewed as (F, n): F filters (1 when per layer) of n values.
 Var twn(const Var& w, float delta_factor, bool per_filter) {
-  LB_CHECK(delta_factor >= 0 && std::isfinite(delta_factor),
-           "twn: delta_factor must be >= 0, got ", delta_factor);
+  LB_CHECK(delta_factor >= 0 && std::isfinite(delta_factor), "twn: delta_factor must be >= 0, got ",
+           delta_factor);
   const Tensor wd = w.data();
   LB_CHECK(wd.numel() > 0, "twn: empty weight of shape ", wd.shape());
   const auto [F, n] = detail::filters(wd, per_filter);
@@ -38,14 +38,16 @@ Var twn(const Var& w, float delta_factor, bool per_filter) {
               ++count;
             }
           }
-          const float alpha = count > 0 ? static_cast<float>(kept / static_cast<double>(count)) : 0.f;
+          const float alpha =
+              count > 0 ? static_cast<float>(kept / static_cast<double>(count)) : 0.f;
           float* out = dst + f * n;
           for (int64_t i = 0; i < n; ++i)
             out[i] = row[i] > delta ? alpha : (row[i] < -delta ? -alpha : 0.f);
         }
       },
       n);
-  return make_result(std::move(q), {w}, "twn", [](const Tensor& g, GradInputs& in) { in.add(0, g); });
+  return make_result(std::move(q), {w}, "twn",
+                     [](const Tensor& g, GradInputs& in) { in.add(0, g); });
 }
 
 namespace {

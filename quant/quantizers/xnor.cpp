@@ -39,31 +39,31 @@ Var bwn(const Var& w, bool per_filter, bool xnor_grad) {
         }
       },
       n);
-  return make_result(
-      std::move(q), {w}, "bwn", [wd, alpha, F, n, xnor_grad](const Tensor& g, GradInputs& in) {
-        if (!xnor_grad) {
-          in.add(0, g);
-          return;
-        }
-        // dL/dW = g·(1/n + α·1{|W| ≤ 1})  (XNOR-Net, section 3.1)
-        Tensor dw = Tensor::empty(wd.shape());
-        const float* gp = g.data();
-        const float* wp = wd.data();
-        const float* ap = alpha.data();
-        float* out = dw.data();
-        const float inv_n = 1.f / static_cast<float>(n);
-        kernels::parallel_for(
-            F,
-            [&](int64_t f0, int64_t f1) {
-              for (int64_t f = f0; f < f1; ++f) {
-                const float af = ap[f];
-                for (int64_t i = f * n; i < (f + 1) * n; ++i)
-                  out[i] = gp[i] * (inv_n + (std::fabs(wp[i]) <= 1.f ? af : 0.f));
-              }
-            },
-            n);
-        in.add(0, dw);
-      });
+  return make_result(std::move(q), {w}, "bwn",
+                     [wd, alpha, F, n, xnor_grad](const Tensor& g, GradInputs& in) {
+                       if (!xnor_grad) {
+                         in.add(0, g);
+                         return;
+                       }
+                       // dL/dW = g·(1/n + α·1{|W| ≤ 1})  (XNOR-Net, section 3.1)
+                       Tensor dw = Tensor::empty(wd.shape());
+                       const float* gp = g.data();
+                       const float* wp = wd.data();
+                       const float* ap = alpha.data();
+                       float* out = dw.data();
+                       const float inv_n = 1.f / static_cast<float>(n);
+                       kernels::parallel_for(
+                           F,
+                           [&](int64_t f0, int64_t f1) {
+                             for (int64_t f = f0; f < f1; ++f) {
+                               const float af = ap[f];
+                               for (int64_t i = f * n; i < (f + 1) * n; ++i)
+                                 out[i] = gp[i] * (inv_n + (std::fabs(wp[i]) <= 1.f ? af : 0.f));
+                             }
+                           },
+                           n);
+                       in.add(0, dw);
+                     });
 }
 
 Var xnor_input_scale(const Var& x, const InputWindow& window) {

@@ -1,5 +1,7 @@
 // AP2(x) = sign(x)·2^round(log2|x|): exact values, ties, symmetry, and the properties the
 // shift-based layers rely on.
+#include "quant/ap2.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 
 #include "core/check.h"
 #include "core/random.h"
-#include "quant/ap2.h"
 
 using namespace lowbit;
 
@@ -15,10 +16,10 @@ TEST_CASE("ap2: hand-made values") {
   CHECK(ap2(0.f) == 0.f);
   CHECK(std::signbit(ap2(-0.f)));
   CHECK(ap2(1.f) == 1.f);
-  CHECK(ap2(0.3f) == 0.25f);   // log2 0.3 = −1.74
-  CHECK(ap2(0.4f) == 0.5f);    // log2 0.4 = −1.32
-  CHECK(ap2(-3.f) == -4.f);    // log2 3 = 1.58
-  CHECK(ap2(5.f) == 4.f);      // log2 5 = 2.32
+  CHECK(ap2(0.3f) == 0.25f);  // log2 0.3 = −1.74
+  CHECK(ap2(0.4f) == 0.5f);   // log2 0.4 = −1.32
+  CHECK(ap2(-3.f) == -4.f);   // log2 3 = 1.58
+  CHECK(ap2(5.f) == 4.f);     // log2 5 = 2.32
   CHECK(ap2(0.02f) == 0.015625f);
   CHECK(ap2(1024.f) == 1024.f);
   // The rounding point is √2·2^e: the float just below √2 rounds down, the next one up.
@@ -31,7 +32,7 @@ TEST_CASE("ap2: hand-made values") {
   CHECK(ap2(above / 8) == 0.25f);
   CHECK(std::isinf(ap2(std::numeric_limits<float>::infinity())));
   CHECK(std::isnan(ap2(std::numeric_limits<float>::quiet_NaN())));
-  CHECK(std::isinf(ap2(std::numeric_limits<float>::max())));  // 2^128 is beyond float
+  CHECK(std::isinf(ap2(std::numeric_limits<float>::max())));        // 2^128 is beyond float
   const float tiny = std::numeric_limits<float>::denorm_min() * 3;  // subnormal 3·2^-149
   CHECK(ap2(tiny) == std::numeric_limits<float>::denorm_min() * 4);
 }
@@ -54,7 +55,8 @@ TEST_CASE("ap2: properties on random inputs") {
     CHECK(ap2(a) == a);
     CHECK(ap2(-x) == -a);
     const float inv = 1.f / x;
-    if (std::fabs(std::log2(std::fabs(double(inv))) - std::round(std::log2(std::fabs(double(inv))))) < 0.49)
+    if (std::fabs(std::log2(std::fabs(double(inv))) -
+                  std::round(std::log2(std::fabs(double(inv))))) < 0.49)
       CHECK(ap2(inv) == 1.f / a);
     // Matches the textbook formula away from the ties.
     const double l = std::log2(std::fabs(double(x)));

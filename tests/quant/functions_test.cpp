@@ -1,5 +1,7 @@
 // Exact forward values and exact pseudo-gradients of every quantizer function on hand-made
 // inputs: zeros, the ±1 boundaries of the straight-through masks and the thresholds.
+#include "quant/functions.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "core/check.h"
 #include "core/ops.h"
 #include "core/random.h"
-#include "quant/functions.h"
 #include "tests/support/gradcheck.h"
 
 using namespace lowbit;
@@ -104,7 +105,8 @@ TEST_CASE("xnor_input_scale: K = box filter of the channel mean of |x|") {
   CHECK(k.shape() == Shape{1, 1, 1, 2});
   check_close(k.data().to_vector(), {1.5f, 2.f});
   // With padding 1 the zero border counts in the average (box filter over zero padding).
-  Var kp = xnor_input_scale(xc, InputWindow{.kernel_h = 2, .kernel_w = 2, .conv = {.stride = 1, .padding = 1}});
+  Var kp = xnor_input_scale(
+      xc, InputWindow{.kernel_h = 2, .kernel_w = 2, .conv = {.stride = 1, .padding = 1}});
   CHECK(kp.shape() == Shape{1, 1, 3, 4});
   CHECK(kp.data().to_vector()[0] == doctest::Approx(0.5));  // only A[0,0] = 2 in the window
 }
@@ -119,7 +121,8 @@ TEST_CASE("qnn_linear: 2^k uniform levels on [lo, hi], STE cancelled outside") {
   p = run([](const Var& v) { return qnn_linear(v, 1); }, {-0.1f, 0.f, 0.1f});
   check_close(p.q, {-1, 1, 1});
   // A custom range: [0, 3] in 2 bits is the integers 0..3.
-  p = run([](const Var& v) { return qnn_linear(v, 2, 0.f, 3.f); }, {-1.f, 0.4f, 0.6f, 2.5f, 3.f, 4.f});
+  p = run([](const Var& v) { return qnn_linear(v, 2, 0.f, 3.f); },
+          {-1.f, 0.4f, 0.6f, 2.5f, 3.f, 4.f});
   check_close(p.q, {0, 0, 1, 3, 3, 3});
   check_close(p.grad, {0, 1, 1, 1, 1, 0});
 }
@@ -151,8 +154,10 @@ TEST_CASE("dorefa_activation: quantize_k(clip(x, 0, 1)), STE inside [0, 1]") {
   check_close(p.q, {0, 1, 1});
 }
 
-TEST_CASE("dorefa_weight: 1 bit sign*E|w|; k bits tanh-normalised with the exact surrogate gradient") {
-  Probe p = run([](const Var& v) { return dorefa_weight(v, 1); }, {1.f, -2.f, 0.5f, 0.f}, {1, 2, 3, 4});
+TEST_CASE(
+    "dorefa_weight: 1 bit sign*E|w|; k bits tanh-normalised with the exact surrogate gradient") {
+  Probe p =
+      run([](const Var& v) { return dorefa_weight(v, 1); }, {1.f, -2.f, 0.5f, 0.f}, {1, 2, 3, 4});
   check_close(p.q, {0.875f, -0.875f, 0.875f, 0.875f});
   check_close(p.grad, {1, 2, 3, 4});
 
@@ -213,8 +218,7 @@ TEST_CASE("ttq: Wp and Wn gradients match finite differences of the loss") {
   opt.only = {1, 2};
   const int64_t n = testing::check_grad(
       [](const std::vector<Var>& v) { return ttq(v[0], v[1], v[2], 0.05f); },
-      {Tensor::uniform({4, 5}, rng, -1, 1), Tensor::full({1}, 0.7f), Tensor::full({1}, 1.3f)},
-      opt);
+      {Tensor::uniform({4, 5}, rng, -1, 1), Tensor::full({1}, 0.7f), Tensor::full({1}, 1.3f)}, opt);
   CHECK(n == 2);
 }
 
@@ -238,7 +242,8 @@ TEST_CASE("tnn: deterministic threshold and stochastic firing") {
   check_close(p.grad, {0, 1, 1, 1, 1, 1, 1, 1, 0});
   // P(q = sign c) = |c|.
   Rng r2(9);
-  const std::vector<float> q = stochastic_ternary(Var(Tensor::full({20000}, -0.3f)), r2).data().to_vector();
+  const std::vector<float> q =
+      stochastic_ternary(Var(Tensor::full({20000}, -0.3f)), r2).data().to_vector();
   int fired = 0, other = 0;
   for (float v : q) {
     fired += v == -1.f;

@@ -33,9 +33,11 @@ bool same(const Tensor& a, const Tensor& b) { return allclose(a, b, 1e-5f, 1e-6f
 }  // namespace
 
 TEST_CASE("quant_linear from JSON: forward is linear(iq(x), wq(W), b)") {
-  ModulePtr net = build(json::array(
-      {{{"type", "quant_linear"}, {"in_features", 6}, {"out_features", 3},
-        {"input_quantizer", "ste_sign"}, {"weight_quantizer", "bwn"}}}));
+  ModulePtr net = build(json::array({{{"type", "quant_linear"},
+                                      {"in_features", 6},
+                                      {"out_features", 3},
+                                      {"input_quantizer", "ste_sign"},
+                                      {"weight_quantizer", "bwn"}}}));
   auto& layer = dynamic_cast<QuantLinear&>(*net->children()[0].second);
   CHECK(layer.input_quantizer()->name() == "ste_sign");
   CHECK(layer.weight_quantizer()->name() == "bwn");
@@ -55,15 +57,12 @@ TEST_CASE("quant_linear from JSON: forward is linear(iq(x), wq(W), b)") {
 }
 
 TEST_CASE("quant_linear config round-trips through make_module") {
-  const json spec = {{"type", "quant_linear"},
-                     {"in_features", 5},
-                     {"out_features", 2},
-                     {"bias", false},
-                     {"weight_init", "uniform"},
-                     {"input_quantizer", {{"name", "dorefa"}, {"bits", 3}}},
-                     {"weight_quantizer", "ttq"},
-                     {"clip_latent", 1.0},
-                     {"glorot_lr_scale", true}};
+  const json spec = {
+      {"type", "quant_linear"},    {"in_features", 5},
+      {"out_features", 2},         {"bias", false},
+      {"weight_init", "uniform"},  {"input_quantizer", {{"name", "dorefa"}, {"bits", 3}}},
+      {"weight_quantizer", "ttq"}, {"clip_latent", 1.0},
+      {"glorot_lr_scale", true}};
   ModulePtr m = build(spec);
   const json back = module_to_json(*m);
   CHECK(back["input_quantizer"] == json{{"name", "dorefa"}, {"bits", 3}});
@@ -269,10 +268,8 @@ TEST_CASE("bad layer specs name the JSON path") {
                         {"out_features", 2},
                         {"kernel_quantizer", "ste_sign"}}}));
   CHECK(e.find("kernel_quantizer") != std::string::npos);
-  e = err(json::array({{{"type", "quant_linear"},
-                        {"in_features", 2},
-                        {"out_features", 2},
-                        {"clip_latent", -1}}}));
+  e = err(json::array(
+      {{{"type", "quant_linear"}, {"in_features", 2}, {"out_features", 2}, {"clip_latent", -1}}}));
   CHECK(e.find("model.layers[0].clip_latent") != std::string::npos);
   ModulePtr m = build({{"type", "quant_linear"}, {"in_features", 3}, {"out_features", 2}});
   CHECK_THROWS_AS((*m)(Var(Tensor::zeros({2, 4}))), Error);

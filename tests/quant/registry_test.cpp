@@ -1,5 +1,7 @@
 // The registry sweep (every registered quantizer, larq's test_serialization) and the
 // JSON error messages.
+#include "quant/registry.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 
 #include "core/check.h"
 #include "core/random.h"
-#include "quant/registry.h"
 
 using namespace lowbit;
 using nlohmann::json;
@@ -35,9 +36,9 @@ bool contains(const std::string& s, const std::string& part) {
 TEST_CASE("registry lists every method") {
   const std::vector<std::string> names = quantizer_names();
   CHECK(std::is_sorted(names.begin(), names.end()));
-  for (const char* n : {"ste_sign", "binary_connect", "stochastic_sign", "bwn", "xnor_sign",
-                        "qnn_linear", "qnn_log", "dorefa", "dorefa_weight", "twn", "ttq", "tnn",
-                        "ftprop", "swish_sign"})
+  for (const char* n :
+       {"ste_sign", "binary_connect", "stochastic_sign", "bwn", "xnor_sign", "qnn_linear",
+        "qnn_log", "dorefa", "dorefa_weight", "twn", "ttq", "tnn", "ftprop", "swish_sign"})
     CHECK_MESSAGE(std::count(names.begin(), names.end(), n) == 1, n);
 }
 
@@ -98,7 +99,8 @@ TEST_CASE("options are read, validated and round-tripped") {
   CHECK(quantizer_to_json(*d) == json{{"name", "dorefa"}, {"bits", 3}});
   QuantizerPtr s = make_quantizer(json{{"name", "ste_sign"}, {"clip_value", nullptr}});
   CHECK(s->config()["clip_value"].is_null());  // plain STE round-trips as null
-  QuantizerPtr t = make_quantizer(json{{"name", "twn"}, {"delta_factor", 0.75}, {"per_filter", true}});
+  QuantizerPtr t =
+      make_quantizer(json{{"name", "twn"}, {"delta_factor", 0.75}, {"per_filter", true}});
   CHECK(t->config() == json{{"delta_factor", 0.75}, {"per_filter", true}});
   CHECK(t->num_scales({8, 3, 3, 3}) == 8);
   CHECK(make_quantizer("twn")->num_scales({8, 3, 3, 3}) == 1);
@@ -154,8 +156,7 @@ TEST_CASE("bad specs name the path, the key and the choices") {
   e = error_of(json{{"name", "bwn"}, {"gradient", "exact"}});
   CHECK(contains(e, "q.gradient"));
   CHECK(contains(e, "xnor"));
-  CHECK_THROWS_AS(register_quantizer("ste_sign", [](const json&, const std::string&) {
-                    return QuantizerPtr();
-                  }),
+  CHECK_THROWS_AS(register_quantizer(
+                      "ste_sign", [](const json&, const std::string&) { return QuantizerPtr(); }),
                   Error);
 }

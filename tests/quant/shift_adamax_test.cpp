@@ -1,11 +1,12 @@
 // Shift-based AdaMax against two steps worked out by hand.
+#include "optim/shift_adamax.h"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "optim/registry.h"
-#include "optim/shift_adamax.h"
 
 using namespace lowbit;
 
@@ -43,8 +44,8 @@ TEST_CASE("shift_adamax: two steps by hand") {
 
 TEST_CASE("shift_adamax from JSON") {
   Var w(Tensor::zeros({3}), true);
-  OptimizerPtr opt = make_optimizer(nlohmann::json{{"name", "shift_adamax"}, {"lr", 0.015625}},
-                                    {w}, {}, "train.optimizer");
+  OptimizerPtr opt = make_optimizer(nlohmann::json{{"name", "shift_adamax"}, {"lr", 0.015625}}, {w},
+                                    {}, "train.optimizer");
   CHECK(opt->name() == "shift_adamax");
   CHECK(optimizer_to_json(*opt)["lr"] == 0.015625);
   CHECK(optimizer_to_json(*opt)["eps"] == doctest::Approx(7.450580596923828e-09));

@@ -1,4 +1,6 @@
 // Shift-based batch norm against values worked out by hand.
+#include "layers/shift_batch_norm.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "layers/registry.h"
-#include "layers/shift_batch_norm.h"
 
 using namespace lowbit;
 using nlohmann::json;
@@ -25,7 +26,7 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want) 
 
 TEST_CASE("shift_batch_norm (N, C): training forward, backward, running stats, eval") {
   ShiftBatchNorm bn({.num_features = 1});
-  bn.weight().data().data()[0] = 3.f;   // AP2(3) = 4
+  bn.weight().data().data()[0] = 3.f;  // AP2(3) = 4
   bn.bias().data().data()[0] = 0.5f;
   Var x(Tensor::from_vector({4, 1}, {1, 2, 3, 6}), true);
   // μ = 3, c = (−2, −1, 0, 3), AP2(c) = (−2, −1, 0, 4), σ² = (4 + 1 + 0 + 12)/4 = 4.25,
@@ -63,14 +64,14 @@ TEST_CASE("shift_batch_norm (N, C, H, W): statistics per channel over N, H, W") 
 
 TEST_CASE("shift_batch_norm from JSON and its errors") {
   Rng rng(1);
-  ModulePtr m = make_module(json{{"type", "shift_batch_norm"}, {"num_features", 3}, {"momentum", 0.2}},
-                            rng, "model");
+  ModulePtr m = make_module(
+      json{{"type", "shift_batch_norm"}, {"num_features", 3}, {"momentum", 0.2}}, rng, "model");
   CHECK(m->type() == "shift_batch_norm");
   CHECK(module_to_json(*m)["momentum"] == 0.2);
   CHECK(module_to_json(*make_module(module_to_json(*m), rng)) == module_to_json(*m));
-  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({4, 2}))), Error);       // wrong channel count
-  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({1, 3}))), Error);       // one value per channel
-  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({2, 3, 4}))), Error);    // 3-D input
+  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({4, 2}))), Error);     // wrong channel count
+  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({1, 3}))), Error);     // one value per channel
+  CHECK_THROWS_AS((*m)(Var(Tensor::zeros({2, 3, 4}))), Error);  // 3-D input
   CHECK_THROWS_AS(make_module(json{{"type", "shift_batch_norm"}, {"num_features", 3}, {"epss", 1}},
                               rng, "model"),
                   Error);

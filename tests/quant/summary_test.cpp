@@ -1,4 +1,6 @@
 // The model summary: per-layer bits, parameters, MACs by precision, and the totals.
+#include "quant/summary.h"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -8,7 +10,6 @@
 #include "core/random.h"
 #include "layers/registry.h"
 #include "quant/registry.h"
-#include "quant/summary.h"
 
 using namespace lowbit;
 using nlohmann::json;
@@ -26,7 +27,8 @@ TEST_CASE("summary of a mixed-precision LeNet-like model, counted by hand") {
     {"type": "quant_linear", "in_features": 10, "out_features": 10,
      "input_quantizer": "tnn", "weight_quantizer": "ttq"},
     {"type": "linear", "in_features": 10, "out_features": 10}
-  ])"), rng);
+  ])"),
+                              rng);
   net->train();
   ModelSummary s = summarize(*net, {1, 28, 28});
   CHECK(net->is_training());  // restored
@@ -42,7 +44,7 @@ TEST_CASE("summary of a mixed-precision LeNet-like model, counted by hand") {
   CHECK(conv.output_shape == Shape{4, 28, 28});
   CHECK(conv.params == 40);
   CHECK(conv.macs == 4 * 28 * 28 * 9);
-  CHECK(conv.mac_precision == "k-bit");      // 2-bit activations have 4 levels
+  CHECK(conv.mac_precision == "k-bit");                // 2-bit activations have 4 levels
   CHECK(conv.quantized_bits == 36 * 2 + 32 + 4 * 32);  // weights, one α, bias
 
   CHECK(s.layers[1].macs == 0);
@@ -94,7 +96,8 @@ TEST_CASE("summary of a mixed-precision LeNet-like model, counted by hand") {
 TEST_CASE("summary of a full-precision model and a bad input shape") {
   Rng rng(2);
   ModulePtr net = make_module(json::parse(R"([{"type": "flatten"},
-      {"type": "linear", "in_features": 12, "out_features": 5}])"), rng);
+      {"type": "linear", "in_features": 12, "out_features": 5}])"),
+                              rng);
   ModelSummary s = summarize(*net, {3, 4});
   CHECK(s.macs.floating == 60);
   CHECK(s.compression_ratio() == doctest::Approx(1.0));

@@ -19,7 +19,7 @@ TEST_CASE("swish_sign: sign forward, swish-sign derivative backward") {
   q.backward(Tensor::from_vector({5}, {1, 1, 2, 1, 1}));
   const std::vector<float> g = x.grad().to_vector();
   CHECK(g[2] == doctest::Approx(2 * beta));  // β·g at 0
-  CHECK(g[1] == doctest::Approx(g[3]));       // even in x
+  CHECK(g[1] == doctest::Approx(g[3]));      // even in x
   // Equals the derivative of the surrogate 2σ(βx)(1 + βx(1 − σ(βx))) − 1.
   auto surrogate = [&](double v) {
     const double s = 1 / (1 + std::exp(-beta * v));
@@ -27,7 +27,8 @@ TEST_CASE("swish_sign: sign forward, swish-sign derivative backward") {
   };
   for (int i : {0, 1, 3, 4}) {
     const double xi = x.data().to_vector()[i];
-    CHECK(g[i] == doctest::Approx((surrogate(xi + 1e-6) - surrogate(xi - 1e-6)) / 2e-6).epsilon(1e-4));
+    CHECK(g[i] ==
+          doctest::Approx((surrogate(xi + 1e-6) - surrogate(xi - 1e-6)) / 2e-6).epsilon(1e-4));
   }
 }
 

@@ -1,9 +1,10 @@
+#include "core/kernels/binary_conv.h"
+
 #include <doctest/doctest.h>
 
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/binary_conv.h"
 #include "tests/core/kernels/kernel_test_util.h"
 
 using namespace lowbit;
@@ -54,8 +55,8 @@ struct ConvCase {
 
 TEST_CASE("binary conv2d: equals the float conv of the ±1 tensors with zero padding, exactly") {
   const ConvCase cases[] = {
-      {2, 1, 5, 7, 3, 3, 3},   {1, 3, 8, 8, 9, 3, 3},  {2, 64, 6, 5, 5, 3, 3},
-      {1, 70, 7, 6, 17, 3, 2}, {1, 5, 6, 6, 4, 1, 1},  {1, 130, 4, 4, 8, 2, 2},
+      {2, 1, 5, 7, 3, 3, 3},    {1, 3, 8, 8, 9, 3, 3}, {2, 64, 6, 5, 5, 3, 3},
+      {1, 70, 7, 6, 17, 3, 2},  {1, 5, 6, 6, 4, 1, 1}, {1, 130, 4, 4, 8, 2, 2},
       {2, 70, 12, 11, 6, 3, 3},  // >= 64 pixels: the vector pixel packer's tiles and tail
   };
   test::for_each_isa([&](Isa) {
@@ -73,8 +74,8 @@ TEST_CASE("binary conv2d: equals the float conv of the ±1 tensors with zero pad
             const Tensor w = tw ? test::random_ternary({cc.OC, cc.C, cc.KH, cc.KW}, rng)
                                 : test::random_signs({cc.OC, cc.C, cc.KH, cc.KW}, rng);
             const Tensor want = naive_conv(quantize(x, tx), quantize(w, tw), stride, pad);
-            const Tensor got = binary_conv2d(x, pack_conv_weights(w, tw),
-                                             {.stride = stride, .padding = pad}, tx);
+            const Tensor got =
+                binary_conv2d(x, pack_conv_weights(w, tw), {.stride = stride, .padding = pad}, tx);
             REQUIRE(got.shape() == want.shape());
             CHECK(allclose(got, want, 0.f, 0.f));
           }
@@ -112,14 +113,13 @@ TEST_CASE("binary conv2d: per-channel scale and bias, pre-packed image") {
 
 TEST_CASE("binary conv2d: bad shapes throw with the function name") {
   const PackedConvWeights w = pack_conv_weights(Tensor::ones({2, 3, 3, 3}));
-  CHECK_THROWS_WITH_AS(binary_conv2d(Tensor::ones({1, 4, 5, 5}), w),
-                       doctest::Contains("channels"), Error);
+  CHECK_THROWS_WITH_AS(binary_conv2d(Tensor::ones({1, 4, 5, 5}), w), doctest::Contains("channels"),
+                       Error);
   CHECK_THROWS_WITH_AS(binary_conv2d(Tensor::ones({1, 3, 2, 2}), w),
                        doctest::Contains("larger than the padded input"), Error);
   CHECK_THROWS_WITH_AS(binary_conv2d(Tensor::ones({1, 3, 5, 5}), w, {.stride = 0}),
                        doctest::Contains("stride"), Error);
-  CHECK_THROWS_WITH_AS(pack_image(Tensor::ones({3, 5, 5})), doctest::Contains("pack_image"),
-                       Error);
+  CHECK_THROWS_WITH_AS(pack_image(Tensor::ones({3, 5, 5})), doctest::Contains("pack_image"), Error);
   CHECK_THROWS_WITH_AS(pack_conv_weights(Tensor::ones({3, 5})),
                        doctest::Contains("pack_conv_weights"), Error);
 }

@@ -1,3 +1,5 @@
+#include "core/kernels/binary_gemm.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -6,7 +8,6 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/binary_gemm.h"
 #include "core/threads.h"
 #include "tests/core/kernels/kernel_test_util.h"
 
@@ -125,7 +126,7 @@ TEST_CASE("packed gemm: long K (AVX2 byte-counter flush), several L2 column bloc
     const std::string m = mode_name(ta, tb);
     // 33 words > the 31-word byte-counter chunk of the AVX2 kernel.
     cases.emplace_back(m + " M=67 N=45 K=2100", make_operands(67, 45, 2100, ta, tb, rng));
-    // 1100 words per row: an L2 block of B holds 7 panels, so N=60 (8 panels) spans two.
+    // 1100 words per row: an L2 block of B holds 4 panels, so N=60 (8 panels) spans two.
     cases.emplace_back(m + " M=7 N=60 K=70400", make_operands(7, 60, 70400, ta, tb, rng));
     // A single row: columns are split across threads instead of rows.
     cases.emplace_back(m + " M=1 N=300 K=5000", make_operands(1, 300, 5000, ta, tb, rng));

@@ -1,3 +1,5 @@
+#include "core/kernels/bitpack.h"
+
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -5,7 +7,6 @@
 #include <limits>
 
 #include "core/check.h"
-#include "core/kernels/bitpack.h"
 #include "core/kernels/cpu_features.h"
 #include "tests/core/kernels/kernel_test_util.h"
 
@@ -20,8 +21,10 @@ void check_padding_zero(const PackedMatrix& p) {
     for (int64_t w = 0; w < p.kw; ++w) {
       const int64_t first = 64 * w;  // entry index of bit 0
       uint64_t pad = 0;
-      if (r >= p.rows || first >= p.k) pad = ~uint64_t{0};
-      else if (p.k - first < 64) pad = ~((uint64_t{1} << (p.k - first)) - 1);
+      if (r >= p.rows || first >= p.k)
+        pad = ~uint64_t{0};
+      else if (p.k - first < 64)
+        pad = ~((uint64_t{1} << (p.k - first)) - 1);
       const int64_t at = p.word_index(r, w);
       CHECK((p.sign[at] & pad) == 0);
       if (p.ternary()) CHECK((p.mask[at] & pad) == 0);
@@ -50,9 +53,9 @@ TEST_CASE("bitpack: binary round trip, sign convention, padding bits stay 0") {
         CHECK(same);
         check_padding_zero(p);
         // Layout conversion keeps every word.
-        PackedMatrix q = relayout(relayout(p, layout == PackLayout::Rows ? PackLayout::Panels
-                                                                          : PackLayout::Rows),
-                                  layout);
+        PackedMatrix q = relayout(
+            relayout(p, layout == PackLayout::Rows ? PackLayout::Panels : PackLayout::Rows),
+            layout);
         CHECK(q.sign == p.sign);
       }
 }
@@ -95,8 +98,8 @@ TEST_CASE("bitpack: ternary round trip, nnz, sign plane inside mask plane") {
 TEST_CASE("bitpack: bad input throws with the function name") {
   CHECK_THROWS_WITH_AS(pack_binary(Tensor::zeros({2, 3, 4}), PackLayout::Rows),
                        doctest::Contains("pack_binary"), Error);
-  CHECK_THROWS_WITH_AS(pack_binary(nullptr, 2, 3, 3, PackLayout::Rows),
-                       doctest::Contains("null"), Error);
+  CHECK_THROWS_WITH_AS(pack_binary(nullptr, 2, 3, 3, PackLayout::Rows), doctest::Contains("null"),
+                       Error);
   CHECK_THROWS_WITH_AS(pack_ternary(Tensor::zeros({2, 8}).data(), 2, 8, 4, PackLayout::Rows),
                        doctest::Contains("ld >= K"), Error);
   PackedMatrix m = make_packed(3, 10, 4, PackLayout::Rows, false);  // padded row (conv-style)
@@ -110,7 +113,8 @@ TEST_CASE("cpu_features: names, supported set, set_isa") {
   CHECK_THROWS_WITH_AS(parse_isa("sse9"), doctest::Contains("scalar, avx2, avx512"), Error);
   const std::vector<Isa> isas = supported_isas();
   REQUIRE_FALSE(isas.empty());
-  MESSAGE("supported ISAs: ", std::string(cpu_summary()), "; active: ", std::string(isa_name(active_isa())));
+  MESSAGE("supported ISAs: ", std::string(cpu_summary()),
+          "; active: ", std::string(isa_name(active_isa())));
   bool active_listed = false;
   for (Isa isa : isas) active_listed |= isa == active_isa();
   CHECK(active_listed);
