@@ -1,5 +1,6 @@
 // The registry sweep (every registered quantizer, larq's test_serialization) and the
 // JSON error messages.
+#include "quant/functions.h"
 #include "quant/registry.h"
 
 #include <doctest/doctest.h>
@@ -31,7 +32,28 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
+/// A quantizer defined outside the library, registered with the application-side macro.
+class NegSignForTest final : public Quantizer {
+ public:
+  Var operator()(const Var& x) const override { return neg(ste_sign(x)); }
+  std::string_view name() const override { return "neg_sign_for_test"; }
+  int precision() const override { return 1; }
+  nlohmann::json config() const override { return nlohmann::json::object(); }
+  static QuantizerPtr from_json(const json&, const std::string&) {
+    return std::make_shared<NegSignForTest>();
+  }
+};
+
 }  // namespace
+
+LB_REGISTER_QUANTIZER("neg_sign_for_test", &NegSignForTest::from_json);
+
+TEST_CASE("LB_REGISTER_QUANTIZER registers an application's quantizer") {
+  QuantizerPtr q = make_quantizer("neg_sign_for_test");
+  CHECK(q->name() == "neg_sign_for_test");
+  CHECK((*q)(Var(Tensor::from_vector({2}, {-1.f, 2.f}))).data().to_vector() ==
+        std::vector<float>{1.f, -1.f});
+}
 
 TEST_CASE("registry lists every method") {
   const std::vector<std::string> names = quantizer_names();
