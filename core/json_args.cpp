@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -50,8 +50,7 @@ std::string fmt_number(double v) {
 }
 }  // namespace
 
-JsonArgs::JsonArgs(const json& object, std::string path)
-    : object_(object), path_(std::move(path)) {
+JsonArgs::JsonArgs(const json& object, std::string path) : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) json_fail(path_, "expected an object, got " + json_brief(object_));
 }
 
@@ -133,8 +132,7 @@ int64_t JsonArgs::non_negative_int(std::string_view key, int64_t def) {
 }
 
 int64_t JsonArgs::int_in(std::string_view key, int64_t lo, int64_t hi) {
-  const std::string what =
-      "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  const std::string what = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
   const json& v = need(key, what.c_str());
   const int64_t i = to_int(key, v, what.c_str());
   if (i < lo || i > hi) json_fail(path_of(key), "expected " + what + ", got " + json_brief(v));
@@ -157,8 +155,8 @@ std::vector<int64_t> JsonArgs::int_list(std::string_view key, int64_t min_value)
                e.get<double>() == std::floor(e.get<double>()) && std::fabs(e.get<double>()) < 9e15);
     if (ok && e.get<double>() < double(min_value)) ok = false;
     if (!ok)
-      json_fail(elem_path, "expected an integer >= " + std::to_string(min_value) + ", got " +
-                               json_brief(e));
+      json_fail(elem_path,
+                "expected an integer >= " + std::to_string(min_value) + ", got " + json_brief(e));
     out.push_back(e.is_number_integer() ? e.get<int64_t>() : static_cast<int64_t>(e.get<double>()));
   }
   return out;
@@ -182,7 +180,8 @@ double JsonArgs::positive(std::string_view key) {
   constexpr const char* kWhat = "a positive number";
   const json& v = need(key, kWhat);
   const double d = to_number(key, v, kWhat);
-  if (!(d > 0)) json_fail(path_of(key), std::string("expected ") + kWhat + ", got " + json_brief(v));
+  if (!(d > 0))
+    json_fail(path_of(key), std::string("expected ") + kWhat + ", got " + json_brief(v));
   return d;
 }
 double JsonArgs::positive(std::string_view key, double def) {
@@ -193,7 +192,8 @@ double JsonArgs::non_negative(std::string_view key) {
   constexpr const char* kWhat = "a non-negative number";
   const json& v = need(key, kWhat);
   const double d = to_number(key, v, kWhat);
-  if (!(d >= 0)) json_fail(path_of(key), std::string("expected ") + kWhat + ", got " + json_brief(v));
+  if (!(d >= 0))
+    json_fail(path_of(key), std::string("expected ") + kWhat + ", got " + json_brief(v));
   return d;
 }
 double JsonArgs::non_negative(std::string_view key, double def) {
@@ -280,14 +280,14 @@ void JsonArgs::finish() const {
 }
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  // Optimal-string-alignment distance (Levenshtein + adjacent transpositions); a match must be within a third of the word length (min 1, max 3).
+  // Optimal-string-alignment distance (Levenshtein + adjacent transpositions); a match must be
+  // within a third of the word length (min 1, max 3).
   auto distance = [](std::string_view a, std::string_view b) {
     std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
       cur[0] = i;
-      for (size_t j = 1; j <= b.size(); ++j)
-      {
+      for (size_t j = 1; j <= b.size(); ++j) {
         cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
           cur[j] = std::min(cur[j], prev2[j - 2] + 1);  // transposition ("adma" -> "adam")

@@ -72,8 +72,7 @@ class JsonArgs {
   int64_t int_in(std::string_view key, int64_t lo, int64_t hi, int64_t def);
   /// A list of integers, each >= min_value.
   std::vector<int64_t> int_list(std::string_view key, int64_t min_value);
-  std::vector<int64_t> int_list(std::string_view key, int64_t min_value,
-                                std::vector<int64_t> def);
+  std::vector<int64_t> int_list(std::string_view key, int64_t min_value, std::vector<int64_t> def);
 
   // ---- numbers (JSON integers or floats)
   double number(std::string_view key);

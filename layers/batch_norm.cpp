@@ -9,8 +9,7 @@
 
 namespace lowbit {
 
-BatchNormOptions BatchNormOptions::from_json(const nlohmann::json& spec,
-                                             const std::string& path) {
+BatchNormOptions BatchNormOptions::from_json(const nlohmann::json& spec, const std::string& path) {
   JsonArgs a(spec, path);
   a.allow({"type"});
   BatchNormOptions o;
@@ -54,8 +53,9 @@ Var BatchNorm::forward(const Var& x) {
   LB_CHECK(!is_training() || x.numel() / c > 1, type(),
            ": training mode needs more than one value per channel, got input ", x.shape(),
            " (use a batch size > 1 or call eval())");
-  return batch_norm(x, weight_, bias_, running_mean_, running_var_,
-                    {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps});
+  return batch_norm(
+      x, weight_, bias_, running_mean_, running_var_,
+      {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps});
 }
 
 nlohmann::json BatchNorm::config() const { return options_.to_json(); }

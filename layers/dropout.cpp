@@ -21,8 +21,7 @@ DropoutOptions DropoutOptions::from_json(const nlohmann::json& spec, const std::
 nlohmann::json DropoutOptions::to_json() const { return {{"p", float_to_json(p)}}; }
 
 Dropout::Dropout(DropoutOptions options, Rng& rng) : options_(options), rng_(rng.split()) {
-  LB_CHECK(options_.p >= 0.f && options_.p < 1.f, "Dropout: p must be in [0, 1), got ",
-           options_.p);
+  LB_CHECK(options_.p >= 0.f && options_.p < 1.f, "Dropout: p must be in [0, 1), got ", options_.p);
   register_rng("rng", rng_);
 }
 

@@ -38,7 +38,8 @@ Linear::Linear(LinearOptions options, Rng& rng) : options_(std::move(options)) {
   const Shape w_shape{o.out_features, o.in_features};
   if (o.weight_init == "kaiming_uniform") {
     weight_ = register_parameter("weight", kaiming_uniform(w_shape, rng));
-    if (o.bias) bias_ = register_parameter("bias", fan_in_uniform({o.out_features}, o.in_features, rng));
+    if (o.bias)
+      bias_ = register_parameter("bias", fan_in_uniform({o.out_features}, o.in_features, rng));
   } else if (o.weight_init == "glorot_uniform") {
     weight_ = register_parameter("weight", glorot_uniform(w_shape, rng));
     if (o.bias) bias_ = register_parameter("bias", Tensor::zeros({o.out_features}));
@@ -49,9 +50,10 @@ Linear::Linear(LinearOptions options, Rng& rng) : options_(std::move(options)) {
 }
 
 Var Linear::forward(const Var& x) {
-  LB_CHECK(x.dim() == 2 && x.size(1) == options_.in_features, "linear(in_features=",
-           options_.in_features, "): expected input (N, ", options_.in_features, "), got ",
-           x.shape(), x.dim() > 2 ? "; add a flatten layer before it" : "");
+  LB_CHECK(x.dim() == 2 && x.size(1) == options_.in_features,
+           "linear(in_features=", options_.in_features, "): expected input (N, ",
+           options_.in_features, "), got ", x.shape(),
+           x.dim() > 2 ? "; add a flatten layer before it" : "");
   return linear(x, weight_, bias_);
 }
 

@@ -112,8 +112,7 @@ void Module::set_lr_scale(const std::string& name, float lr_scale) {
   LB_FAIL(type(), ".set_lr_scale: no parameter \"", name, "\" in this module");
 }
 
-void Module::collect_parameters(const std::string& prefix,
-                                std::vector<NamedParameter>& out) const {
+void Module::collect_parameters(const std::string& prefix, std::vector<NamedParameter>& out) const {
   for (const auto& p : params_) out.push_back({join(prefix, p.name), p.var, p.lr_scale});
   for (const auto& [name, child] : children_) child->collect_parameters(join(prefix, name), out);
 }

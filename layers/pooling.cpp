@@ -38,8 +38,7 @@ Pool2dOptions resolve(Pool2dOptions o, const char* layer) {
 
 void check_input(const Var& x, const Pool2dOptions& o, std::string_view type) {
   LB_CHECK(x.dim() == 4, type, ": expected input (N, C, H, W), got ", x.shape());
-  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size &&
-               x.size(3) + 2 * o.padding >= o.kernel_size,
+  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size && x.size(3) + 2 * o.padding >= o.kernel_size,
            type, "(kernel_size=", o.kernel_size, "): input ", x.shape(),
            " is smaller than the window");
 }

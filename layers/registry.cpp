@@ -19,8 +19,7 @@
 namespace lowbit {
 
 namespace {
-using ModuleRegistry =
-    Registry<ModulePtr(const nlohmann::json&, Rng&, const std::string&)>;
+using ModuleRegistry = Registry<ModulePtr(const nlohmann::json&, Rng&, const std::string&)>;
 
 ModuleRegistry& registry() {
   static ModuleRegistry r("layer type");
@@ -64,8 +63,8 @@ ModulePtr make_module(const nlohmann::json& spec, Rng& rng, const std::string& p
   register_builtin_modules();
   if (spec.is_array()) return Sequential::from_list(spec, rng, path);
   if (!spec.is_object())
-    json_fail(path, "expected a layer object {\"type\": ...} or a list of them, got " +
-                        json_brief(spec));
+    json_fail(path,
+              "expected a layer object {\"type\": ...} or a list of them, got " + json_brief(spec));
   const ModuleRegistry& r = registry();
   const std::string type_path = json_path(path, "type");
   auto it = spec.find("type");

@@ -4,8 +4,8 @@
 ///
 ///   auto net = std::make_shared<Sequential>();
 ///   net->push_back(std::make_shared<Flatten>());
-///   net->push_back(std::make_shared<Linear>(LinearOptions{.in_features = 784, .out_features = 10}, rng));
-///   Var logits = (*net)(x);
+///   net->push_back(std::make_shared<Linear>(LinearOptions{.in_features = 784, .out_features = 10},
+///   rng)); Var logits = (*net)(x);
 ///
 /// JSON: {"type": "sequential", "layers": [{"type": "flatten"}, {"type": "linear", ...}]}
 /// or just the list (make_module turns a list into a Sequential).

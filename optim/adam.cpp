@@ -28,8 +28,8 @@ AdamOptions AdamOptions::from_json(const nlohmann::json& spec, const std::string
 }
 
 nlohmann::json AdamOptions::to_json() const {
-  return {{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps},
-          {"weight_decay", weight_decay}};
+  return {
+      {"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
 }
 
 Adam::Adam(std::vector<Var> params, std::vector<float> lr_scales, AdamOptions options)
@@ -75,18 +75,21 @@ void Adam::step() {
     //   v ← β₂v + (1 − β₂)g²
     //   θ ← θ − (γ/(1 − β₁ᵗ)) · m / (√v/√(1 − β₂ᵗ) + ε)
     // in the operation order of torch/optim/adam.py `_single_tensor_adam`.
-    kernels::parallel_for(g.numel(), [=](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) {
-        const float wj = w[j] * decay;
-        const float gj = gp[j] + l2 * wj;
-        const float mj = m[j] * b1 + one_minus_b1 * gj;
-        const float vj = v[j] * b2 + one_minus_b2 * gj * gj;
-        m[j] = mj;
-        v[j] = vj;
-        const float denom = std::sqrt(vj) / bc2_sqrt + eps;
-        w[j] = wj + neg_step_size * mj / denom;
-      }
-    }, 8);
+    kernels::parallel_for(
+        g.numel(),
+        [=](int64_t begin, int64_t end) {
+          for (int64_t j = begin; j < end; ++j) {
+            const float wj = w[j] * decay;
+            const float gj = gp[j] + l2 * wj;
+            const float mj = m[j] * b1 + one_minus_b1 * gj;
+            const float vj = v[j] * b2 + one_minus_b2 * gj * gj;
+            m[j] = mj;
+            v[j] = vj;
+            const float denom = std::sqrt(vj) / bc2_sqrt + eps;
+            w[j] = wj + neg_step_size * mj / denom;
+          }
+        },
+        8);
   }
 }
 

@@ -16,9 +16,9 @@ namespace lowbit {
 
 struct AdamOptions {
   double lr = 1e-3;
-  double beta1 = 0.9;   ///< in [0, 1)
-  double beta2 = 0.999; ///< in [0, 1)
-  double eps = 1e-8;    ///< > 0
+  double beta1 = 0.9;    ///< in [0, 1)
+  double beta2 = 0.999;  ///< in [0, 1)
+  double eps = 1e-8;     ///< > 0
   double weight_decay = 0.0;
   /// false: L2 penalty added to the gradient (torch.optim.Adam);
   /// true: θ ← θ(1 − γλ) before the Adam step (torch.optim.AdamW).

@@ -24,8 +24,8 @@ AdaMaxOptions AdaMaxOptions::from_json(const nlohmann::json& spec, const std::st
 }
 
 nlohmann::json AdaMaxOptions::to_json() const {
-  return {{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps},
-          {"weight_decay", weight_decay}};
+  return {
+      {"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
 }
 
 AdaMax::AdaMax(std::vector<Var> params, std::vector<float> lr_scales, AdaMaxOptions options)
@@ -65,16 +65,19 @@ void AdaMax::step() {
     //   u ← max(β₂u, |g| + ε)
     //   θ ← θ − (γ/(1 − β₁ᵗ)) · m/u
     // in the operation order of torch/optim/adamax.py `_single_tensor_adamax`.
-    kernels::parallel_for(g.numel(), [=](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) {
-        const float gj = gp[j] + wd * w[j];
-        const float mj = m[j] * b1 + one_minus_b1 * gj;
-        const float uj = std::max(u[j] * b2, std::fabs(gj) + eps);
-        m[j] = mj;
-        u[j] = uj;
-        w[j] += neg_clr * mj / uj;
-      }
-    }, 6);
+    kernels::parallel_for(
+        g.numel(),
+        [=](int64_t begin, int64_t end) {
+          for (int64_t j = begin; j < end; ++j) {
+            const float gj = gp[j] + wd * w[j];
+            const float mj = m[j] * b1 + one_minus_b1 * gj;
+            const float uj = std::max(u[j] * b2, std::fabs(gj) + eps);
+            m[j] = mj;
+            u[j] = uj;
+            w[j] += neg_clr * mj / uj;
+          }
+        },
+        6);
   }
 }
 

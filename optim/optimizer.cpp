@@ -65,8 +65,9 @@ void Optimizer::load_state_tensors(const NamedTensors& tensors, const std::strin
   std::set<std::string> expected;
   for (const auto& [n, _] : mine) expected.insert(n);
   for (const auto& [n, _] : tensors)
-    LB_CHECK(n.rfind(prefix, 0) != 0 || expected.count(n), source, ": unexpected optimizer state \"",
-             n, "\" for ", name(), " over ", params_.size(), " parameters");
+    LB_CHECK(n.rfind(prefix, 0) != 0 || expected.count(n), source,
+             ": unexpected optimizer state \"", n, "\" for ", name(), " over ", params_.size(),
+             " parameters");
   auto find = [&](const std::string& n) -> const Tensor& {
     for (const auto& [k, t] : tensors)
       if (k == n) return t;
@@ -89,7 +90,8 @@ void Optimizer::load_state_tensors(const NamedTensors& tensors, const std::strin
                src.shape(), ", parameter ", i, " has shape ", t.shape());
     }
   std::vector<int64_t> steps(params_.size());
-  for (size_t i = 0; i < params_.size(); ++i) steps[i] = count(prefix + std::to_string(i) + ".step");
+  for (size_t i = 0; i < params_.size(); ++i)
+    steps[i] = count(prefix + std::to_string(i) + ".step");
   const int64_t total = count(prefix + "step");
   for (size_t i = 0; i < params_.size(); ++i)
     for (auto& [buf, t] : state_[i]) t.copy_(find(prefix + std::to_string(i) + "." + buf));

@@ -1,7 +1,6 @@
 #pragma once
 /// Optimizer: updates a fixed list of parameters in place from their gradients.
 ///
-///   std::vector<NamedParameter> named = model->named_parameters();
 ///   Adam opt(model->parameters(), model->param_lr_scales(), {.lr = 1e-3});
 ///   for (...) {
 ///     opt.zero_grad();

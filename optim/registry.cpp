@@ -46,8 +46,8 @@ std::pair<std::string, nlohmann::json> resolve(const nlohmann::json& spec, const
   }
   auto it = obj.find("name");
   if (it == obj.end())
-    json_fail(name_path, std::string("missing required key (expected the name of ") + kind +
-                             ": " + registry.known() + ")");
+    json_fail(name_path, std::string("missing required key (expected the name of ") + kind + ": " +
+                             registry.known() + ")");
   if (!it->is_string())
     json_fail(name_path, std::string("expected the name of ") + kind + ", got " + json_brief(*it));
   const std::string name = it->template get<std::string>();
@@ -155,10 +155,12 @@ LrSchedulePtr exponential_from_json(const nlohmann::json& spec, double lr_start,
   a.allow({"name"});
   const bool has_end = a.has("lr_end"), has_gamma = a.has("gamma");
   if (has_end == has_gamma)
-    json_fail(path, "exponential schedule: give exactly one of \"lr_end\" (decay to this lr "
-                    "at the last epoch) or \"gamma\" (multiply each epoch)");
-  LrSchedulePtr s = has_end ? LrSchedulePtr(ExponentialLr::to_end(lr_start, epochs, a.positive("lr_end")))
-                            : LrSchedulePtr(ExponentialLr::with_gamma(lr_start, epochs, a.positive("gamma")));
+    json_fail(path,
+              "exponential schedule: give exactly one of \"lr_end\" (decay to this lr "
+              "at the last epoch) or \"gamma\" (multiply each epoch)");
+  LrSchedulePtr s =
+      has_end ? LrSchedulePtr(ExponentialLr::to_end(lr_start, epochs, a.positive("lr_end")))
+              : LrSchedulePtr(ExponentialLr::with_gamma(lr_start, epochs, a.positive("gamma")));
   a.finish();
   return s;
 }

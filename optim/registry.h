@@ -23,9 +23,9 @@
 namespace lowbit {
 
 /// spec: the object (with "name"); path: its JSON path.
-using OptimizerFactory = std::function<OptimizerPtr(
-    const nlohmann::json& spec, std::vector<Var> params, std::vector<float> lr_scales,
-    const std::string& path)>;
+using OptimizerFactory =
+    std::function<OptimizerPtr(const nlohmann::json& spec, std::vector<Var> params,
+                               std::vector<float> lr_scales, const std::string& path)>;
 using ScheduleFactory = std::function<LrSchedulePtr(const nlohmann::json& spec, double lr_start,
                                                     int64_t epochs, const std::string& path)>;
 

@@ -50,8 +50,8 @@ MultiStepLr::MultiStepLr(double lr_start, int64_t epochs, std::vector<int64_t> m
 }
 
 double MultiStepLr::lr_at(int64_t epoch) const {
-  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) -
-                      milestones_.begin();
+  const auto passed =
+      std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
   return lr_start() * std::pow(gamma_, double(passed));
 }
 
@@ -63,8 +63,8 @@ nlohmann::json MultiStepLr::config() const {
 
 ExponentialLr::ExponentialLr(double lr_start, int64_t epochs, bool has_end, double value)
     : LrSchedule(lr_start, epochs), has_end_(has_end), value_(value) {
-  LB_CHECK(value > 0 && std::isfinite(value), "exponential lr schedule: ",
-           has_end ? "lr_end" : "gamma", " must be > 0, got ", value);
+  LB_CHECK(value > 0 && std::isfinite(value),
+           "exponential lr schedule: ", has_end ? "lr_end" : "gamma", " must be > 0, got ", value);
 }
 
 std::shared_ptr<ExponentialLr> ExponentialLr::to_end(double lr_start, int64_t epochs,
@@ -98,7 +98,8 @@ CosineLr::CosineLr(double lr_start, int64_t epochs, double lr_min)
 
 double CosineLr::lr_at(int64_t epoch) const {
   const double e = double(std::clamp<int64_t>(epoch, 0, epochs()));
-  return lr_min_ + (lr_start() - lr_min_) * (1 + std::cos(std::numbers::pi * e / double(epochs()))) / 2;
+  return lr_min_ +
+         (lr_start() - lr_min_) * (1 + std::cos(std::numbers::pi * e / double(epochs()))) / 2;
 }
 
 nlohmann::json CosineLr::config() const { return {{"lr_min", lr_min_}}; }

@@ -9,10 +9,10 @@
 /// lr_start is always the optimizer's configured lr; `epochs` the run's epoch count.
 /// Formulas (e = 0 … epochs − 1):
 ///   constant     lr(e) = lr_start
-///   step         lr(e) = lr_start · γ^⌊e / step_size⌋                        (StepLR)
-///   multistep    lr(e) = lr_start · γ^|{m ∈ milestones : m ≤ e}|              (MultiStepLR)
-///   exponential  lr(e) = lr_start · (lr_end / lr_start)^(e / (epochs − 1))    ("lr_end")
-///                lr(e) = lr_start · γ^e                                       ("gamma", ExponentialLR)
+///   step         lr(e) = lr_start · γ^⌊e / step_size⌋                  (StepLR)
+///   multistep    lr(e) = lr_start · γ^|{m ∈ milestones : m ≤ e}|        (MultiStepLR)
+///   exponential  lr(e) = lr_start · (lr_end / lr_start)^(e / (epochs − 1))  ("lr_end")
+///                lr(e) = lr_start · γ^e                       ("gamma", ExponentialLR)
 ///   cosine       lr(e) = lr_min + (lr_start − lr_min) · (1 + cos(π e / epochs)) / 2
 ///                (CosineAnnealingLR with T_max = epochs; stays at lr_min for e >= epochs)
 /// The "lr_end" form is BinaryNet's decay from LR_start to LR_fin, normalised so that the
@@ -72,8 +72,7 @@ class StepLr final : public LrSchedule {
 class MultiStepLr final : public LrSchedule {
  public:
   /// milestones: strictly increasing epochs.
-  MultiStepLr(double lr_start, int64_t epochs, std::vector<int64_t> milestones,
-              double gamma = 0.1);
+  MultiStepLr(double lr_start, int64_t epochs, std::vector<int64_t> milestones, double gamma = 0.1);
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "multistep"; }
   nlohmann::json config() const override;

@@ -24,7 +24,8 @@ SGDOptions SGDOptions::from_json(const nlohmann::json& spec, const std::string& 
 }
 
 nlohmann::json SGDOptions::to_json() const {
-  return {{"lr", lr}, {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay}};
+  return {
+      {"lr", lr}, {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay}};
 }
 
 SGD::SGD(std::vector<Var> params, std::vector<float> lr_scales, SGDOptions options)
@@ -58,23 +59,26 @@ void SGD::step() {
     //   b ← μb + g                 (b₀ = 0, so b₁ = g as PyTorch's clone(g))
     //   g ← g + μb  (nesterov)  or  g ← b
     //   θ ← θ − γg
-    kernels::parallel_for(g.numel(), [=](int64_t begin, int64_t end) {
-      if (!buf) {
-        for (int64_t j = begin; j < end; ++j) w[j] += neg_lr * (gp[j] + wd * w[j]);
-      } else if (!nesterov) {
-        for (int64_t j = begin; j < end; ++j) {
-          const float d = gp[j] + wd * w[j];
-          buf[j] = buf[j] * mu + d;
-          w[j] += neg_lr * buf[j];
-        }
-      } else {
-        for (int64_t j = begin; j < end; ++j) {
-          const float d = gp[j] + wd * w[j];
-          buf[j] = buf[j] * mu + d;
-          w[j] += neg_lr * (d + mu * buf[j]);
-        }
-      }
-    }, 4);
+    kernels::parallel_for(
+        g.numel(),
+        [=](int64_t begin, int64_t end) {
+          if (!buf) {
+            for (int64_t j = begin; j < end; ++j) w[j] += neg_lr * (gp[j] + wd * w[j]);
+          } else if (!nesterov) {
+            for (int64_t j = begin; j < end; ++j) {
+              const float d = gp[j] + wd * w[j];
+              buf[j] = buf[j] * mu + d;
+              w[j] += neg_lr * buf[j];
+            }
+          } else {
+            for (int64_t j = begin; j < end; ++j) {
+              const float d = gp[j] + wd * w[j];
+              buf[j] = buf[j] * mu + d;
+              w[j] += neg_lr * (d + mu * buf[j]);
+            }
+          }
+        },
+        4);
   }
 }
 

@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/kernels/parallel.h"
 #include "core/tensor.h"
 
 namespace lowbit {
@@ -41,14 +40,13 @@ inline float ap2(float x) {
   return std::bit_cast<float>((bits & 0x80000000u) | (e << 23));
 }
 
-/// Elementwise AP2 into a new tensor.
+/// Elementwise AP2 into a new tensor (a plain loop: a few bit operations per element, and
+/// this header stays free of the private kernel headers).
 inline Tensor ap2(const Tensor& x) {
   Tensor y = Tensor::empty(x.shape());
   const float* src = x.data();
   float* dst = y.data();
-  kernels::parallel_for(x.numel(), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dst[i] = ap2(src[i]);
-  });
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) dst[i] = ap2(src[i]);
   return y;
 }
 

@@ -8,6 +8,7 @@
 #include "datasets/registry.h"
 #include "layers/registry.h"
 #include "optim/registry.h"
+#include "quant/registry.h"
 
 namespace lowbit {
 
@@ -65,6 +66,7 @@ Experiment::Experiment(ExperimentConfig cfg, bool load_data)
     num_classes = full.num_classes();
     image_shape = TransformPipeline(transforms, full.image_shape()).output_shape();
   }
+  register_quant_modules();  // quant_linear, quant_conv2d (quant depends on layers, not back)
   model = make_module(config.model_layers, init_rng, "model.layers");
   const std::vector<NamedParameter> params = model->named_parameters();
   std::vector<Var> vars;
@@ -115,6 +117,7 @@ double evaluate(Module& model, const InMemoryDataset& data, const TransformList&
 ModulePtr load_trained_model(const json& resolved, const std::string& weights_path) {
   ExperimentConfig cfg = parse_experiment(resolved);
   Rng rng(cfg.seed);
+  register_quant_modules();
   ModulePtr model = make_module(cfg.model_layers, rng, "model.layers");
   model->load_state_tensors(load_safetensors(weights_path), weights_path);
   return model;

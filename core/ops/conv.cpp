@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cstdlib>  // TEMP
 #include <memory>
 
 #include "core/check.h"
@@ -29,17 +28,20 @@ namespace {
 using kernels::ConvGeom;
 using kernels::Trans;
 
-/// Output columns per GEMM we aim for (measured on the LeNet-5 shapes, see the report in
-/// the commit that introduced it).
-static const int64_t kTargetCols =
-    getenv("LB_CONV_COLS") ? atoi(getenv("LB_CONV_COLS")) : 512;  // TEMP tuning
+/// Images per GEMM: enough output columns (G·P ≈ kTargetCols) for OpenBLAS to reach its
+/// large-matrix speed (single-thread sgemm on LeNet's layer 2, 64×L×800: 112 GFLOP/s at
+/// L = 64, ~160 at L >= 256), while one cols buffer (C·KH·KW × G·P floats) stays under
+/// kScratchFloats so that cols, the GEMM and col2im work in L2 (2 MB per core here).
+constexpr int64_t kTargetCols = 256;
+constexpr int64_t kScratchFloats = int64_t{1} << 18;
 
 int64_t num_chunks(int64_t n) { return std::max<int64_t>(1, std::min<int64_t>(n, num_threads())); }
 
 /// Images per GEMM for a chunk of `n` images.
 int64_t images_per_gemm(const ConvGeom& g, int64_t n) {
-  return std::clamp<int64_t>((kTargetCols + g.col_cols() - 1) / std::max<int64_t>(1, g.col_cols()),
-                             1, std::max<int64_t>(1, n));
+  const int64_t P = std::max<int64_t>(1, g.col_cols());
+  const int64_t want = (kTargetCols + P - 1) / P, fit = kScratchFloats / (g.col_rows() * P);
+  return std::clamp<int64_t>(std::min(want, fit), 1, std::max<int64_t>(1, n));
 }
 
 /// Calls fn(t, n0, n1) for T contiguous chunks [n0, n1) of [0, n), one per thread.

@@ -159,6 +159,8 @@ TEST_CASE("conv2d: forward matches a direct loop") {
       {{2, 4, 6, 5}, {5, 4, 1, 1}, 1, 0, true},     // 1×1: the no-im2col path
       {{2, 4, 6, 5}, {5, 4, 1, 1}, 2, 1, false},    // 1×1 with stride and padding
       {{8, 8, 16, 16}, {16, 8, 3, 3}, 1, 1, true},  // large enough to run in parallel
+      {{2, 2, 5, 40}, {3, 2, 3, 4}, 1, 2, true},    // rows wider than one 16-lane chunk
+      {{2, 2, 5, 40}, {3, 2, 3, 4}, 3, 1, false},
   };
   for (const Case& c : cases) {
     CAPTURE(shape_str(c.x));
@@ -197,6 +199,12 @@ TEST_CASE("conv2d: gradients of input, weight and bias") {
   }
   SUBCASE("stride 1, padding 2, no bias") {
     CHECK(check_grad(no_bias(1, 2), {rand({3, 1, 4, 4}, rng), rand({2, 1, 5, 5}, rng)}) > 0);
+  }
+  SUBCASE("rows wider than 16 outputs, padding 1") {
+    GradCheckOptions every;
+    every.max_elements = 128;
+    CHECK(check_grad(with_bias(1, 1),
+                     {rand({1, 1, 3, 21}, rng), rand({2, 1, 1, 3}, rng), rand({2}, rng)}, every) > 0);
   }
   SUBCASE("1x1 kernel") {
     CHECK(check_grad(with_bias(1, 0),

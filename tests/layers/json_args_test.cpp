@@ -1,4 +1,6 @@
 // core/json_args: typed reads, defaults, ranges, path-aware errors, unknown keys.
+#include "core/json_args.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -6,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
-#include "core/json_args.h"
 
 using namespace lowbit;
 using nlohmann::json;
@@ -78,10 +79,13 @@ TEST_CASE("errors name the path, the expectation and the value") {
   CHECK(err([](JsonArgs& a) { a.number_in("p", 0, 1); }) ==
         "train.p: expected a number in [0, 1], got 2");
   CHECK(err([](JsonArgs& a) { a.boolean("flag"); }) == "train.flag: expected true or false, got 1");
-  CHECK(err([](JsonArgs& a) { a.choice("opt", {"adam", "sgd"}); }) ==
+  CHECK(err([](JsonArgs& a) {
+          a.choice("opt", {"adam", "sgd"});
+        }) ==
         "train.opt: expected one of \"adam\", \"sgd\", got \"adma\" (did you mean \"adam\"?)");
   CHECK(err([](JsonArgs& a) { a.integer("k"); }) == "train.k: expected an integer, got 2.5");
-  CHECK(err([](JsonArgs& a) { a.integer("huge"); }) == "train.huge: expected an integer, got 1e+300");
+  CHECK(err([](JsonArgs& a) { a.integer("huge"); }) ==
+        "train.huge: expected an integer, got 1e+300");
   CHECK(err([](JsonArgs& a) { a.int_list("l", 0); }) ==
         "train.l[1]: expected an integer >= 0, got -2");
   CHECK(err([](JsonArgs& a) { a.object("o"); }) == "train.o: expected an object, got 3");

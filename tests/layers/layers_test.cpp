@@ -1,10 +1,11 @@
 // Built-in layers: shapes, initialisers, gradients (input and parameters), train/eval.
+#include "layers/layers.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "core/check.h"
-#include "layers/layers.h"
 #include "tests/layers/param_gradcheck.h"
 #include "tests/support/gradcheck.h"
 

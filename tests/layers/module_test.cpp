@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/ops.h"
 #include "core/check.h"
+#include "core/ops.h"
 #include "layers/layers.h"
 
 using namespace lowbit;

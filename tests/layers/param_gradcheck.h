@@ -50,8 +50,8 @@ inline int64_t check_param_grads(Module& m, const Tensor& x, GradCheckOptions op
       const double a = analytic.data()[i];
       if (std::fabs(a - numeric) > opt.atol + opt.rtol * std::fabs(numeric)) {
         std::ostringstream os;
-        os << "parameter " << p.name << " element " << i << ": analytic " << a
-           << " vs numeric " << numeric;
+        os << "parameter " << p.name << " element " << i << ": analytic " << a << " vs numeric "
+           << numeric;
         FAIL_CHECK(os.str());
       }
       ++compared;

@@ -25,15 +25,18 @@ const std::map<std::string, SweepCase>& sweep_cases() {
   static const std::map<std::string, SweepCase> cases = {
       {"linear", {{{"type", "linear"}, {"in_features", 6}, {"out_features", 3}}, {4, 6}}},
       {"conv2d",
-       {{{"type", "conv2d"}, {"in_channels", 2}, {"out_channels", 3}, {"kernel_size", 3},
+       {{{"type", "conv2d"},
+         {"in_channels", 2},
+         {"out_channels", 3},
+         {"kernel_size", 3},
          {"padding", 1}},
         {2, 2, 5, 5}}},
       {"batch_norm1d", {{{"type", "batch_norm1d"}, {"num_features", 3}}, {4, 3}}},
       {"batch_norm2d", {{{"type", "batch_norm2d"}, {"num_features", 2}}, {2, 2, 3, 3}}},
       {"shift_batch_norm", {{{"type", "shift_batch_norm"}, {"num_features", 3}}, {4, 3}}},
       {"max_pool2d", {{{"type", "max_pool2d"}, {"kernel_size", 2}}, {1, 2, 4, 4}}},
-      {"avg_pool2d", {{{"type", "avg_pool2d"}, {"kernel_size", 3}, {"stride", 1}, {"padding", 1}},
-                      {1, 2, 4, 4}}},
+      {"avg_pool2d",
+       {{{"type", "avg_pool2d"}, {"kernel_size", 3}, {"stride", 1}, {"padding", 1}}, {1, 2, 4, 4}}},
       {"dropout", {{{"type", "dropout"}, {"p", 0.3}}, {4, 5}}},
       {"relu", {{{"type", "relu"}}, {4, 5}}},
       {"hardtanh", {{{"type", "hardtanh"}, {"min_val", -0.5}}, {4, 5}}},
@@ -41,8 +44,8 @@ const std::map<std::string, SweepCase>& sweep_cases() {
       {"flatten", {{{"type", "flatten"}}, {2, 3, 2, 2}}},
       {"sequential",
        {{{"type", "sequential"},
-         {"layers", {{{"type", "flatten"}}, {{"type", "linear"}, {"in_features", 12},
-                                             {"out_features", 2}}}}},
+         {"layers",
+          {{{"type", "flatten"}}, {{"type", "linear"}, {"in_features", 12}, {"out_features", 2}}}}},
         {2, 3, 2, 2}}},
   };
   return cases;
@@ -67,8 +70,8 @@ TEST_CASE("every registered layer type round-trips its config through make_modul
   for (const auto& name : names) {
     if (name.ends_with("_for_test")) continue;  // registered by the test below
     CAPTURE(name);
-    REQUIRE_MESSAGE(sweep_cases().count(name),
-                    "add a minimal spec for layer type \"", name, "\" to sweep_cases()");
+    REQUIRE_MESSAGE(sweep_cases().count(name), "add a minimal spec for layer type \"", name,
+                    "\" to sweep_cases()");
     const SweepCase& c = sweep_cases().at(name);
     Rng rng(11);
     ModulePtr a = make_module(c.spec, rng, "model.layers[0]");
@@ -150,7 +153,8 @@ TEST_CASE("layer config errors carry the JSON path, the reason and the choices")
         "model.layers[0].layers: missing required key (expected a value)");
   CHECK(err(R"({"type": "sequential", "layers": {}})") ==
         "model.layers.layers: expected a list of layer objects, got {}");
-  CHECK(err("7") == "model.layers: expected a layer object {\"type\": ...} or a list of them, got 7");
+  CHECK(err("7") ==
+        "model.layers: expected a layer object {\"type\": ...} or a list of them, got 7");
 }
 
 TEST_CASE("user layer types register next to the built-ins") {
@@ -160,9 +164,8 @@ TEST_CASE("user layer types register next to the built-ins") {
   CHECK_THROWS_WITH_AS(register_module_type("linear", nullptr), doctest::Contains("null factory"),
                        Error);
   CHECK_THROWS_WITH_AS(
-      register_module_type("linear", [](const json&, Rng&, const std::string&) -> ModulePtr {
-        return nullptr;
-      }),
+      register_module_type(
+          "linear", [](const json&, Rng&, const std::string&) -> ModulePtr { return nullptr; }),
       doctest::Contains("\"linear\" is already registered"), Error);
   Rng rng(3);
   CHECK(make_module(json{{"type", "identity_for_test"}}, rng)->type() == "flatten");

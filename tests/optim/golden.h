@@ -15,7 +15,8 @@ inline const nlohmann::json& optim_golden() {
     std::string path = rel;
     if (!std::filesystem::exists(path)) path = std::string(LB_SOURCE_DIR) + "/" + rel;
     std::ifstream in(path);
-    LB_CHECK(in.good(), "cannot open ", rel, " (run the tests from the repository root, or "
+    LB_CHECK(in.good(), "cannot open ", rel,
+             " (run the tests from the repository root, or "
              "regenerate it with /usr/bin/python3 tests/reference/gen_optim_reference.py)");
     return nlohmann::json::parse(in);
   }();

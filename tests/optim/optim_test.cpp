@@ -1,4 +1,6 @@
 // Optimizers against PyTorch golden values, state save/load, errors, registry sweep.
+#include "optim/optim.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include "core/random.h"
 #include "core/serialize.h"
 #include "core/threads.h"
-#include "optim/optim.h"
 #include "tests/optim/golden.h"
 
 using namespace lowbit;
@@ -28,8 +29,8 @@ std::vector<Var> make_params(const json& golden) {
 
 void set_grads(const std::vector<Var>& params, const json& step_grads) {
   for (size_t i = 0; i < params.size(); ++i)
-    params[i].set_grad(Tensor::from_vector(params[i].shape(),
-                                           step_grads[i].get<std::vector<float>>()));
+    params[i].set_grad(
+        Tensor::from_vector(params[i].shape(), step_grads[i].get<std::vector<float>>()));
 }
 
 // |a − b| <= 1e-6·|b| + 1e-7: relative 1e-6, with a floor for values that cross zero.
@@ -58,8 +59,8 @@ TEST_CASE("optimizers match PyTorch golden values step by step") {
     const std::string label = c["optimizer"].dump() + " scales " + c["lr_scales"].dump();
     CAPTURE(label);
     std::vector<Var> params = make_params(golden);
-    OptimizerPtr opt = make_optimizer(c["optimizer"], params,
-                                      c["lr_scales"].get<std::vector<float>>(), "case");
+    OptimizerPtr opt =
+        make_optimizer(c["optimizer"], params, c["lr_scales"].get<std::vector<float>>(), "case");
     const json& grads = golden["grads"];
     REQUIRE(grads.size() == c["after_step"].size());
     for (size_t s = 0; s < grads.size(); ++s) {
@@ -97,7 +98,8 @@ TEST_CASE("optimizer state round-trips through safetensors and resumes identical
         (std::filesystem::temp_directory_path() / ("lowbit_optim_state_" + name + ".safetensors"))
             .string();
     NamedTensors saved = oa->state_tensors();
-    for (size_t i = 0; i < a.size(); ++i) saved.emplace_back("param." + std::to_string(i), a[i].data());
+    for (size_t i = 0; i < a.size(); ++i)
+      saved.emplace_back("param." + std::to_string(i), a[i].data());
     save_safetensors(path, saved);
     const NamedTensors loaded = load_safetensors(path);
     std::filesystem::remove(path);
@@ -131,7 +133,8 @@ TEST_CASE("load_state_tensors rejects missing, unexpected and mis-shaped state")
     NamedTensors extra = good;
     extra.emplace_back("optim.7.exp_avg", Tensor::zeros({3}));
     CHECK_THROWS_WITH_AS(opt.load_state_tensors(extra, "f"),
-                         doctest::Contains("unexpected optimizer state \"optim.7.exp_avg\""), Error);
+                         doctest::Contains("unexpected optimizer state \"optim.7.exp_avg\""),
+                         Error);
   }
   {
     NamedTensors bad = good;
@@ -157,8 +160,10 @@ TEST_CASE("parameters without gradient are skipped; lr scale 0 freezes") {
   opt.step();
   CHECK(b.data().data()[0] == 1.f);  // scale 0
   for (const auto& [n, t] : opt.state_tensors())
-    if (n == "optim.0.step") CHECK(t.item() == 2.f);
-    else if (n == "optim.1.step") CHECK(t.item() == 1.f);
+    if (n == "optim.0.step")
+      CHECK(t.item() == 2.f);
+    else if (n == "optim.1.step")
+      CHECK(t.item() == 1.f);
   opt.zero_grad();
   CHECK_FALSE(a.grad().defined());
   CHECK_FALSE(b.grad().defined());
@@ -177,10 +182,8 @@ TEST_CASE("update loops give the same bits on one thread and many (large tensors
     for (int t = 0; t < 2; ++t) {
       set_num_threads(t == 0 ? 1 : std::max(2, saved_threads));
       Var p(init.clone(), true);
-      OptimizerPtr opt = make_optimizer(name == "sgd" ? json{{"name", "sgd"}, {"lr", 0.01},
-                                                              {"momentum", 0.9}}
-                                                      : spec,
-                                        {p}, {});
+      OptimizerPtr opt = make_optimizer(
+          name == "sgd" ? json{{"name", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}} : spec, {p}, {});
       for (int k = 0; k < 3; ++k) p.set_grad(grad.clone()), opt->step();
       results[t] = p.data();
     }
@@ -206,7 +209,8 @@ TEST_CASE("optimizer config errors name the JSON path and the fix") {
                                          "got \"0.1\""),
                        Error);
   CHECK_THROWS_WITH_AS(make({{"name", "adam"}, {"beta2", 1.0}}),
-                       doctest::Contains("train.optimizer.beta2: expected a number in [0, "), Error);
+                       doctest::Contains("train.optimizer.beta2: expected a number in [0, "),
+                       Error);
   CHECK_THROWS_WITH_AS(make({{"name", "sgd"}}),
                        doctest::Contains("train.optimizer.lr: missing required key"), Error);
   CHECK_THROWS_WITH_AS(make({{"name", "sgd"}, {"lr", 0.1}, {"nesterov", true}}),
@@ -214,11 +218,13 @@ TEST_CASE("optimizer config errors name the JSON path and the fix") {
                        Error);
   CHECK_THROWS_WITH_AS(make(json{{"lr", 0.1}}),
                        doctest::Contains("train.optimizer.name: missing required key"), Error);
-  CHECK_THROWS_WITH_AS(make(json(3)), doctest::Contains("train.optimizer: expected the name of an optimizer or an object"),
+  CHECK_THROWS_WITH_AS(
+      make(json(3)),
+      doctest::Contains("train.optimizer: expected the name of an optimizer or an object"), Error);
+  CHECK_THROWS_WITH_AS(make_optimizer("adam", {p}, {1.f, 2.f}),
+                       doctest::Contains("2 lr scales for 1"), Error);
+  CHECK_THROWS_WITH_AS(make_optimizer("adam", {p, p}, {}), doctest::Contains("appears twice"),
                        Error);
-  CHECK_THROWS_WITH_AS(make_optimizer("adam", {p}, {1.f, 2.f}), doctest::Contains("2 lr scales for 1"),
-                       Error);
-  CHECK_THROWS_WITH_AS(make_optimizer("adam", {p, p}, {}), doctest::Contains("appears twice"), Error);
   CHECK_THROWS_WITH_AS(make_optimizer("adam", {Var(Tensor::zeros({2}))}, {}),
                        doctest::Contains("requires_grad"), Error);
   CHECK_THROWS_AS(SGD({p}, {}, SGDOptions{.lr = -1}), Error);

@@ -1,6 +1,5 @@
 // The registry sweep (every registered quantizer, larq's test_serialization) and the
 // JSON error messages.
-#include "quant/functions.h"
 #include "quant/registry.h"
 
 #include <doctest/doctest.h>
@@ -13,6 +12,7 @@
 
 #include "core/check.h"
 #include "core/random.h"
+#include "quant/functions.h"
 
 using namespace lowbit;
 using nlohmann::json;
