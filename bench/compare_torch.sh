@@ -2,12 +2,17 @@
 # Runs the engine benchmark and its PyTorch reference in one go and prints lowbit/PyTorch.
 #   bench/compare_torch.sh [threads]       (default: number of cores)
 # Both sides run under the same OPENBLAS_CORETYPE as the caller's environment; the script
-# prints which. Run it twice (with the variable set and unset) to report both settings.
+# prints which. Run it under each setting to report both, e.g.
+#   bench/compare_torch.sh 2
+#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench/compare_torch.sh 2
+#   OPENBLAS_CORETYPE=SkylakeX bench/compare_torch.sh 2
+# Both sides run with OMP_WAIT_POLICY=PASSIVE (PyTorch's fastest setting on 2 cores; ours
+# too when anything else runs on the machine, since spinning threads then steal the cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-$(nproc)}
-echo "threads=$T OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}"
-ours=$(LOWBIT_NUM_THREADS=$T build/bench/engine_bench)
+echo "threads=$T OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>}"
+ours=$(OMP_WAIT_POLICY=PASSIVE LOWBIT_NUM_THREADS=$T build/bench/engine_bench)
 theirs=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_reference.py --threads "$T")
 echo "$ours"
 echo "$theirs"
