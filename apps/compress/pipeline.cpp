@@ -30,7 +30,10 @@ std::string fmt(const char* f, double v) {
 
 std::string shape_text(const Shape& s) {
   std::string out;
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "x" : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += 'x';  // GCC 12 warns (-Wrestrict, a false positive) on "x" + to_string
+    out += std::to_string(s[i]);
+  }
   return out;
 }
 
@@ -335,7 +338,8 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
   LB_CHECK(now.size() == decoded.size(), "compress: internal error: ", out.model_path, " decodes to ",
            decoded.size(), " tensors, the model has ", now.size());
   for (size_t i = 0; i < now.size(); ++i) {
-    const Tensor a = now[i].second.contiguous(), b = decoded[i].second.contiguous();
+    const Tensor& a = now[i].second;
+    const Tensor& b = decoded[i].second;
     LB_CHECK(now[i].first == decoded[i].first && a.shape() == b.shape() &&
                  std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.numel())) == 0,
              "compress: internal error: ", out.model_path, " does not reconstruct ", now[i].first,

@@ -10,5 +10,6 @@ namespace lowbit::cli {
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_compress_command(CLI::App& app);
 
 }  // namespace lowbit::cli

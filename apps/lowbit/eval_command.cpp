@@ -1,8 +1,10 @@
 // lowbit eval RUN_DIR [--split test|val] [--predictions FILE.csv]
+// lowbit eval --compressed FILE.lbc [--split test|val] [--predictions FILE.csv]
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <sstream>
 
+#include "apps/compress/pipeline.h"
 #include "apps/experiment/config.h"
 #include "apps/experiment/experiment.h"
 #include "apps/experiment/run_files.h"
@@ -18,24 +20,30 @@ struct EvalArgs {
   std::string run_dir;
   std::string split = "test";
   std::string predictions;
+  std::string compressed;
 };
 
 void run_eval(const EvalArgs& args) {
+  LB_CHECK(args.run_dir.empty() != args.compressed.empty(),
+           "eval: give a run folder or --compressed FILE (one of them)");
   const RunPaths paths(args.run_dir);
-  const nlohmann::json resolved = load_json_file(paths.config);
+  CompressedNetwork net;
+  if (!args.compressed.empty()) net = load_compressed_network(args.compressed);
+  const std::string config_source = args.compressed.empty() ? paths.config : args.compressed;
+  const nlohmann::json resolved = args.compressed.empty() ? load_json_file(paths.config) : net.config;
   ExperimentConfig cfg;
   try {
     cfg = parse_experiment(resolved);
   } catch (const Error& e) {
-    LB_FAIL(paths.config, ": ", e.what());
+    LB_FAIL(config_source, ": ", e.what());
   }
-  ModulePtr model = load_trained_model(resolved, paths.model);
+  ModulePtr model = args.compressed.empty() ? load_trained_model(resolved, paths.model) : net.model;
   const TransformList transforms = make_transforms(cfg.data.transforms, "data.transforms");
   InMemoryDataset data;
   if (args.split == "test") {
     data = load_dataset(cfg.data.dataset, cfg.data.root, "test");
   } else {
-    LB_CHECK(cfg.data.validation > 0, paths.config, ": the run has no validation split (data.validation is 0)");
+    LB_CHECK(cfg.data.validation > 0, config_source, ": the run has no validation split (data.validation is 0)");
     data = train_val_split(load_dataset(cfg.data.dataset, cfg.data.root, "train"), cfg.data.validation).val;
   }
   Tensor logits;
@@ -63,8 +71,10 @@ void run_eval(const EvalArgs& args) {
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained run folder");
-  cmd->add_option("run_dir", args->run_dir, "Run folder written by lowbit train")->required();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained run folder or a compressed model");
+  cmd->add_option("run_dir", args->run_dir, "Run folder written by lowbit train");
+  cmd->add_option("--compressed", args->compressed,
+                  "Evaluate a compressed model file written by lowbit compress instead of a run");
   cmd->add_option("--split", args->split, "Which split to evaluate")
       ->check(CLI::IsMember({"test", "val"}));
   cmd->add_option("--predictions", args->predictions,

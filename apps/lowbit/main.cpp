@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   lowbit::cli::add_train_command(app);
   lowbit::cli::add_eval_command(app);
+  lowbit::cli::add_compress_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
