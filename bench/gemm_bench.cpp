@@ -20,10 +20,8 @@
 // twice (see above); the context block prints the core in use.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
-#include <time.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/packed/bench_timing.h"
 #include "core/kernels/binary_gemm.h"
 #include "core/kernels/cpu_features.h"
 #include "core/random.h"
@@ -42,46 +41,18 @@ namespace {
 using namespace lowbit;
 using namespace lowbit::kernels;
 
-struct Problem {
-  std::string name;
-  int64_t M, N, K;
-};
+using Problem = bench::GemmShape;
 
-// Square shapes, the MNIST MLP layers at batch 100, and per-image conv GEMMs of the CIFAR-10
-// vgg_small model (M = OC, N = OH·OW, K = C·3·3).
-std::vector<Problem> problems(bool quick) {
-  std::vector<Problem> p = {{"sq256", 256, 256, 256},           {"sq512", 512, 512, 512},
-                            {"sq1024", 1024, 1024, 1024},       {"sq2048", 2048, 2048, 2048},
-                            {"mlp784", 100, 2048, 784},         {"mlp2048", 100, 2048, 2048},
-                            {"conv128x32x32", 128, 1024, 1152}, {"conv256x16x16", 256, 256, 2304},
-                            {"conv512x8x8", 512, 64, 4608}};
-  if (quick) p = {{"sq1024", 1024, 1024, 1024}, {"mlp2048", 100, 2048, 2048}};
-  return p;
-}
+// Square shapes, the MNIST MLP layers at batch 100 and the per-image conv GEMMs of CIFAR-10
+// vgg_small: the shapes of `lowbit bench` (apps/packed/bench_timing.h).
+std::vector<Problem> problems(bool quick) { return bench::gemm_shapes(quick); }
 
 double g_ghz = 0;                         // measured clock
 std::map<std::string, double> g_sgemm_s;  // "shape/threads" -> seconds per call
 
-// Seconds of CPU time of the calling thread: on this shared machine other processes steal
-// wall time, while a single-threaded kernel's own CPU time is what it costs.
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double wall_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double measure_ghz() {
-  // imul has a 3-cycle latency on every current x86 core; a dependent chain times the clock.
-  const uint64_t n = 100'000'000;
-  uint64_t x = 3;
-  const double t0 = thread_cpu_seconds();
-  for (uint64_t i = 0; i < n; ++i) __asm__ volatile("imul %0, %0" : "+r"(x));
-  return 3.0 * static_cast<double>(n) / (thread_cpu_seconds() - t0) / 1e9;
-}
+using bench::measure_ghz;
+using bench::thread_cpu_seconds;
+using bench::wall_seconds;
 
 std::string key(const Problem& p, int threads) { return p.name + "/" + std::to_string(threads); }
 

@@ -20,23 +20,23 @@ struct Layout {
   int64_t N, C, S;
 };
 
-/// Calls f(i) for every flat index i of channel c.
+/// Calls f(c, i) for every flat index i of the channels [c0, c1), in memory order: for
+/// (N, C) input the channels of one row are adjacent, so walking channel by channel would
+/// stride by C floats and reload each cache line C/16 times.
 template <class F>
-inline void for_channel(const Layout& l, int64_t c, F f) {
-  for (int64_t n = 0; n < l.N; ++n) {
-    const int64_t i0 = (n * l.C + c) * l.S;
-    for (int64_t s = 0; s < l.S; ++s) f(i0 + s);
-  }
+inline void for_channels(const Layout& l, int64_t c0, int64_t c1, F f) {
+  for (int64_t n = 0; n < l.N; ++n)
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = (n * l.C + c) * l.S;
+      for (int64_t s = 0; s < l.S; ++s) f(c, i0 + s);
+    }
 }
 
+/// Splits the channels into blocks across threads and calls f(c0, c1) on each.
 template <class F>
 void parallel_channels(const Layout& l, F f) {
   kernels::parallel_for(
-      l.C,
-      [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) f(c);
-      },
-      l.N * l.S);
+      l.C, [&](int64_t c0, int64_t c1) { f(c0, c1); }, l.N * l.S);
 }
 
 }  // namespace
@@ -69,20 +69,22 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
     float* rm = running_mean.defined() ? running_mean.data() : nullptr;
     float* rv = running_var.defined() ? running_var.data() : nullptr;
     const double m = args.momentum;
-    parallel_channels(l, [&](int64_t c) {
-      double acc = 0.0;
-      for_channel(l, c, [&](int64_t i) { acc += xp[i]; });
-      const float mu = static_cast<float>(acc / static_cast<double>(M));
-      double var_acc = 0.0;  // Σ c·AP2(c)
-      for_channel(l, c, [&](int64_t i) {
-        const float d = xp[i] - mu;
-        var_acc += static_cast<double>(d) * ap2(d);
+    std::vector<double> sum(static_cast<size_t>(C)), var_sum(static_cast<size_t>(C));
+    parallel_channels(l, [&](int64_t c0, int64_t c1) {
+      for_channels(l, c0, c1, [&](int64_t c, int64_t i) { sum[c] += xp[i]; });
+      for (int64_t c = c0; c < c1; ++c)
+        mean[c] = static_cast<float>(sum[c] / static_cast<double>(M));
+      // Σ d·AP2(d), d = x − μ: the shift-based variance.
+      for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
+        const float d = xp[i] - mean[c];
+        var_sum[c] += static_cast<double>(d) * ap2(d);
       });
-      const double var = var_acc / static_cast<double>(M);
-      mean[c] = mu;
-      s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
-      if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mu);
-      if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));
+      for (int64_t c = c0; c < c1; ++c) {
+        const double var = var_sum[c] / static_cast<double>(M);
+        s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
+        if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mean[c]);
+        if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));
+      }
     });
   } else {
     for (int64_t c = 0; c < C; ++c) {
@@ -99,9 +101,12 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
     for (int64_t c = 0; c < C; ++c) gamma_ap2[c] = ap2(gp[c]);
   Tensor y = Tensor::empty(xd.shape());
   float* yp = y.data();
-  parallel_channels(l, [&](int64_t c) {
-    const float mu = mean[c], sc = s[c], ga = gamma_ap2[c], b = bp ? bp[c] : 0.f;
-    for_channel(l, c, [&](int64_t i) { yp[i] = ga * ((xp[i] - mu) * sc) + b; });
+  std::vector<float> beta_c(static_cast<size_t>(C), 0.f);
+  if (bp) beta_c.assign(bp, bp + C);
+  parallel_channels(l, [&](int64_t c0, int64_t c1) {
+    for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
+      yp[i] = gamma_ap2[c] * ((xp[i] - mean[c]) * s[c]) + beta_c[c];
+    });
   });
 
   std::vector<Var> inputs{x};
@@ -120,35 +125,38 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
         // Per channel: Σg, Σg·x̂ (x̂ = (x − μ)·s) and Σ AP2(x − μ)·g.
         std::vector<double> sg(static_cast<size_t>(nc)), sgx(static_cast<size_t>(nc)),
             sga(static_cast<size_t>(nc));
-        parallel_channels(l, [&](int64_t c) {
-          double a0 = 0.0, a1 = 0.0, a2 = 0.0;
-          const float mu = mean[c];
-          for_channel(l, c, [&](int64_t i) {
-            const float d = xv[i] - mu;
-            a0 += g[i];
-            a1 += static_cast<double>(g[i]) * d;
-            a2 += static_cast<double>(g[i]) * ap2(d);
+        parallel_channels(l, [&](int64_t c0, int64_t c1) {
+          for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
+            const float d = xv[i] - mean[c];
+            sg[c] += g[i];
+            sgx[c] += static_cast<double>(g[i]) * d;
+            sga[c] += static_cast<double>(g[i]) * ap2(d);
           });
-          sg[c] = a0;
-          sgx[c] = a1 * s[c];
-          sga[c] = a2;
+          for (int64_t c = c0; c < c1; ++c) sgx[c] *= s[c];
         });
         if (in.needs(0)) {
           Tensor gx = Tensor::empty(xd.shape());
           float* out = gx.data();
-          parallel_channels(l, [&](int64_t c) {
-            const float mu = mean[c], sc = s[c], k = gamma_ap2[c] * sc;
-            if (!training) {
-              for_channel(l, c, [&](int64_t i) { out[i] = k * g[i]; });
-              return;
-            }
-            const float mean_g = static_cast<float>(sg[c] / count);
-            const float mean_ag = static_cast<float>(sga[c] / count);
-            const float s2 = sc * sc;
-            for_channel(l, c, [&](int64_t i) {
-              out[i] = k * (g[i] - mean_g - s2 * ap2(xv[i] - mu) * mean_ag);
+          if (!training) {
+            parallel_channels(l, [&](int64_t c0, int64_t c1) {
+              for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
+                out[i] = gamma_ap2[c] * s[c] * g[i];
+              });
             });
-          });
+          } else {
+            // gx = AP2(γ)·s·(g − mean(g) − s²·AP2(x − μ)·mean(AP2(x − μ)·g))
+            std::vector<float> k(static_cast<size_t>(nc)), mean_g(k.size()), ak(k.size());
+            for (int64_t c = 0; c < nc; ++c) {
+              k[c] = gamma_ap2[c] * s[c];
+              mean_g[c] = static_cast<float>(sg[c] / count);
+              ak[c] = s[c] * s[c] * static_cast<float>(sga[c] / count);
+            }
+            parallel_channels(l, [&](int64_t c0, int64_t c1) {
+              for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
+                out[i] = k[c] * (g[i] - mean_g[c] - ap2(xv[i] - mean[c]) * ak[c]);
+              });
+            });
+          }
           in.add(0, gx);
         }
         if (has_gamma && in.needs(gamma_at)) {

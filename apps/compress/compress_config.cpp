@@ -61,7 +61,9 @@ TrainingStage parse_stage(const json* j, const std::string& path, bool finetune)
 }
 
 json stage_json(const TrainingStage& s, bool finetune) {
-  json j = {{"epochs", s.epochs}, {"batch_size", s.batch_size}, {"optimizer", s.optimizer},
+  json j = {{"epochs", s.epochs},
+            {"batch_size", s.batch_size},
+            {"optimizer", s.optimizer},
             {"lr_schedule", s.lr_schedule}};
   if (finetune) j["train_uncompressed"] = s.train_uncompressed;
   return j;
@@ -120,10 +122,12 @@ CompressConfig parse_compress_config(const json& config) {
   if (const json* p = top.object("prune")) {
     cfg.prune = true;
     JsonArgs a(*p, "prune");
-    if (const json* d = a.object("default")) cfg.prune_default = parse_prune_spec(*d, "prune.default");
-    for_each_layer_entry(a, "layers", [&](const std::string& name, const json& v, const std::string& path) {
-      cfg.prune_layers[name] = parse_prune_spec(v, path);
-    });
+    if (const json* d = a.object("default"))
+      cfg.prune_default = parse_prune_spec(*d, "prune.default");
+    for_each_layer_entry(a, "layers",
+                         [&](const std::string& name, const json& v, const std::string& path) {
+                           cfg.prune_layers[name] = parse_prune_spec(v, path);
+                         });
     cfg.retrain = parse_stage(a.object("retrain"), "prune.retrain", false);
     a.finish();
   }
@@ -131,17 +135,19 @@ CompressConfig parse_compress_config(const json& config) {
   // ---- quantize (required: the compressed file stores codebooks)
   {
     const json* q = top.object("quantize");
-    LB_CHECK(q, "quantize: required (e.g. {\"default\": {\"bits\": 5}, \"finetune\": {\"epochs\": 3}})");
+    LB_CHECK(
+        q, "quantize: required (e.g. {\"default\": {\"bits\": 5}, \"finetune\": {\"epochs\": 3}})");
     JsonArgs a(*q, "quantize");
     cfg.quantize_default = json::object();
     if (const json* d = a.object("default")) {
       parse_sharing(*d, "quantize.default");
       cfg.quantize_default = *d;
     }
-    for_each_layer_entry(a, "layers", [&](const std::string& name, const json& v, const std::string& path) {
-      parse_sharing(v, path);  // validates; merged over the default in plan_layers
-      cfg.quantize_layers[name] = v;
-    });
+    for_each_layer_entry(
+        a, "layers", [&](const std::string& name, const json& v, const std::string& path) {
+          parse_sharing(v, path);  // validates; merged over the default in plan_layers
+          cfg.quantize_layers[name] = v;
+        });
     cfg.finetune = parse_stage(a.object("finetune"), "quantize.finetune", true);
     a.finish();
   }
@@ -152,9 +158,10 @@ CompressConfig parse_compress_config(const json& config) {
     cfg.coding_name = a.choice("coding", {"smallest", "huffman", "fixed"}, "smallest");
     cfg.coding = coding_policy_from_string(cfg.coding_name);
     cfg.index_bits = static_cast<int>(a.int_in("index_bits", 1, 16, 5));
-    for_each_layer_entry(a, "layers", [&](const std::string& name, const json& v, const std::string& path) {
-      cfg.index_bits_layers[name] = parse_index_bits(v, path);
-    });
+    for_each_layer_entry(a, "layers",
+                         [&](const std::string& name, const json& v, const std::string& path) {
+                           cfg.index_bits_layers[name] = parse_index_bits(v, path);
+                         });
     a.finish();
   }
 
@@ -168,8 +175,10 @@ CompressConfig parse_compress_config(const json& config) {
 
   json& r = cfg.resolved;
   r["name"] = cfg.name;
-  if (has_run) r["run"] = cfg.run_dir;
-  else r["train"] = cfg.train_file;
+  if (has_run)
+    r["run"] = cfg.run_dir;
+  else
+    r["train"] = cfg.train_file;
   r["seed"] = cfg.seed;
   json layers = json::object();
   for (const auto& [param, label] : cfg.layers) layers[param] = label;
@@ -208,18 +217,22 @@ std::vector<LayerPlan> plan_layers(const CompressConfig& cfg, const Module& mode
     LB_CHECK(found, key_path("layers", param), ": the model has no parameter \"", param,
              "\"; its parameters: ", all_params);
   }
-  LB_CHECK(!chosen.empty(), "layers: nothing to compress: the model has no parameter with two or "
+  LB_CHECK(!chosen.empty(),
+           "layers: nothing to compress: the model has no parameter with two or "
            "more dimensions; name the parameters in \"layers\"");
 
   // A per-layer key is a parameter name or a label; each must match one compressed layer.
   std::string all_layers;
   for (const auto& [param, label] : chosen)
-    all_layers += (all_layers.empty() ? "" : ", ") + (param == label ? param : label + " (" + param + ")");
-  auto find_entry = [&](const auto& entries, const std::string& stage_path, const std::string& param,
-                        const std::string& label) -> const typename std::decay_t<decltype(entries)>::mapped_type* {
+    all_layers +=
+        (all_layers.empty() ? "" : ", ") + (param == label ? param : label + " (" + param + ")");
+  auto find_entry = [&](const auto& entries, const std::string& stage_path,
+                        const std::string& param, const std::string& label)
+      -> const typename std::decay_t<decltype(entries)>::mapped_type* {
     const auto by_param = entries.find(param), by_label = entries.find(label);
-    LB_CHECK(!(param != label && by_param != entries.end() && by_label != entries.end()), stage_path,
-             ": layer ", label, " is given twice, as \"", param, "\" and as \"", label, "\"");
+    LB_CHECK(!(param != label && by_param != entries.end() && by_label != entries.end()),
+             stage_path, ": layer ", label, " is given twice, as \"", param, "\" and as \"", label,
+             "\"");
     if (by_param != entries.end()) return &by_param->second;
     if (by_label != entries.end()) return &by_label->second;
     return nullptr;
@@ -228,7 +241,8 @@ std::vector<LayerPlan> plan_layers(const CompressConfig& cfg, const Module& mode
     for (const auto& [key, _] : entries) {
       bool ok = false;
       for (const auto& [param, label] : chosen) ok = ok || key == param || key == label;
-      LB_CHECK(ok, key_path(stage_path, key), ": not a compressed layer; the layers are: ", all_layers);
+      LB_CHECK(ok, key_path(stage_path, key),
+               ": not a compressed layer; the layers are: ", all_layers);
     }
   };
   check_keys(cfg.prune_layers, "prune.layers");
@@ -241,15 +255,18 @@ std::vector<LayerPlan> plan_layers(const CompressConfig& cfg, const Module& mode
     l.param = param;
     l.label = label;
     if (cfg.prune) {
-      if (const PruneSpec* s = find_entry(cfg.prune_layers, "prune.layers", param, label)) l.prune = *s;
-      else l.prune = cfg.prune_default;
+      if (const PruneSpec* s = find_entry(cfg.prune_layers, "prune.layers", param, label))
+        l.prune = *s;
+      else
+        l.prune = cfg.prune_default;
     }
     json sharing = cfg.quantize_default;
     if (const json* s = find_entry(cfg.quantize_layers, "quantize.layers", param, label))
       for (const auto& [k, v] : s->items()) sharing[k] = v;
     l.sharing = parse_sharing(sharing, key_path("quantize.layers", label));
     l.index_bits = cfg.index_bits;
-    if (const int* b = find_entry(cfg.index_bits_layers, "huffman.layers", param, label)) l.index_bits = *b;
+    if (const int* b = find_entry(cfg.index_bits_layers, "huffman.layers", param, label))
+      l.index_bits = *b;
     plan.push_back(std::move(l));
   }
   return plan;

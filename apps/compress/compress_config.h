@@ -18,7 +18,7 @@
 ///
 /// Structure, types and ranges are validated by parse_compress_config; names of layers
 /// (which need the model) by plan_layers. Every error names the JSON path, e.g.
-///   prune.layers.ip3.densty: unknown key "densty" (did you mean "density"?) ...
+///   prune.layers.ip3.densty: unknown key (did you mean "density"?); valid keys: ...
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -35,10 +35,10 @@ namespace lowbit {
 
 /// A training phase inside the pipeline (retraining after pruning, centroid fine-tuning).
 struct TrainingStage {
-  int64_t epochs = 0;            ///< 0: skip
-  int64_t batch_size = 0;        ///< 0: the experiment's train.batch_size
-  nlohmann::json optimizer;      ///< null: the experiment's train.optimizer
-  nlohmann::json lr_schedule;    ///< null: constant lr
+  int64_t epochs = 0;          ///< 0: skip
+  int64_t batch_size = 0;      ///< 0: the experiment's train.batch_size
+  nlohmann::json optimizer;    ///< null: the experiment's train.optimizer
+  nlohmann::json lr_schedule;  ///< null: constant lr
   /// Fine-tuning only: parameters that are not compressed (biases, batch norm) train as
   /// usual beside the centroids.
   bool train_uncompressed = true;
@@ -46,19 +46,19 @@ struct TrainingStage {
 
 struct CompressConfig {
   std::string name;
-  std::string run_dir;       ///< "run": a finished run folder (exclusive with train_file)
-  std::string train_file;    ///< "train": an experiment file to train (or reuse) first
-  uint64_t seed = 0;         ///< batch order of retraining / fine-tuning
+  std::string run_dir;     ///< "run": a finished run folder (exclusive with train_file)
+  std::string train_file;  ///< "train": an experiment file to train (or reuse) first
+  uint64_t seed = 0;       ///< batch order of retraining / fine-tuning
   /// "layers": parameter name -> report label, in file order; empty: every parameter with
   /// at least two dimensions (linear and conv weights), labelled by its name.
   std::vector<std::pair<std::string, std::string>> layers;
 
-  bool prune = false;                       ///< "prune" present
-  std::optional<PruneSpec> prune_default;   ///< null: layers without a rule are not pruned
+  bool prune = false;                             ///< "prune" present
+  std::optional<PruneSpec> prune_default;         ///< null: layers without a rule are not pruned
   std::map<std::string, PruneSpec> prune_layers;  ///< key: parameter name or label
   TrainingStage retrain;
 
-  nlohmann::json quantize_default;          ///< weight-sharing keys (bits, init, ...)
+  nlohmann::json quantize_default;  ///< weight-sharing keys (bits, init, ...)
   std::map<std::string, nlohmann::json> quantize_layers;
   TrainingStage finetune;
 
@@ -67,8 +67,8 @@ struct CompressConfig {
   int index_bits = 5;
   std::map<std::string, int> index_bits_layers;
 
-  std::string output_dir;    ///< default runs/<name>
-  nlohmann::json resolved;   ///< the config with defaults filled in (config.json)
+  std::string output_dir;   ///< default runs/<name>
+  nlohmann::json resolved;  ///< the config with defaults filled in (config.json)
 
   /// The experiment file whose network is compressed: train_file, or run_dir/config.json.
   std::string experiment_file() const;
@@ -80,9 +80,9 @@ CompressConfig parse_compress_config(const nlohmann::json& config);
 
 /// One layer to compress with its resolved settings.
 struct LayerPlan {
-  std::string param;                 ///< dotted parameter name, e.g. "1.weight"
-  std::string label;                 ///< report name, e.g. "ip1"
-  std::optional<PruneSpec> prune;    ///< none: not pruned
+  std::string param;               ///< dotted parameter name, e.g. "1.weight"
+  std::string label;               ///< report name, e.g. "ip1"
+  std::optional<PruneSpec> prune;  ///< none: not pruned
   WeightSharingOptions sharing;
   int index_bits = 5;
 };

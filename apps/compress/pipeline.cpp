@@ -38,7 +38,8 @@ std::string shape_text(const Shape& s) {
 }
 
 double test_error(Experiment& ex) {
-  return 100.0 * (1.0 - evaluate(*ex.model, ex.test, ex.transforms, ex.config.train.eval_batch_size));
+  return 100.0 *
+         (1.0 - evaluate(*ex.model, ex.test, ex.transforms, ex.config.train.eval_batch_size));
 }
 
 // The optimizer and schedule of a training stage over `params`.
@@ -86,10 +87,24 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg) {
   }
   Rng rng(base.seed);
   const ModulePtr model = make_module(base.model_layers, rng, "model.layers");
-  return plan_layers(cfg, *model);
+  std::vector<LayerPlan> plan = plan_layers(cfg, *model);
+  // Optimizer and schedule specs are validated by building them (on the fresh model), so a
+  // typo fails now rather than after the baseline has trained.
+  auto check_stage = [&](const TrainingStage& s, const std::string& path) {
+    if (s.epochs == 0) return;
+    const OptimizerPtr opt =
+        make_optimizer(s.optimizer.is_null() ? base.train.optimizer : s.optimizer,
+                       model->parameters(), model->param_lr_scales(), path + ".optimizer");
+    if (!s.lr_schedule.is_null())
+      make_schedule(s.lr_schedule, opt->lr(), s.epochs, path + ".lr_schedule");
+  };
+  if (cfg.prune) check_stage(cfg.retrain, "prune.retrain");
+  check_stage(cfg.finetune, "quantize.finetune");
+  return plan;
 }
 
-std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg, const CompressRunOptions& opt) {
+std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
+                                           const CompressRunOptions& opt) {
   if (!cfg.run_dir.empty()) {
     const RunPaths paths(cfg.run_dir);
     LB_CHECK(fs::exists(paths.model), "run: ", paths.model,
@@ -102,21 +117,26 @@ std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg, const Comp
   ExperimentConfig base = parse_experiment(load_json_file(cfg.train_file));
   auto ex = std::make_unique<Experiment>(base);
   const RunPaths paths(base.output_dir);
-  const bool finished = fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
+  const bool finished =
+      fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
   if (finished && load_json_file(paths.config) == base.resolved) {
-    std::cout << "using the trained run " << paths.dir << " (same config as " << cfg.train_file << ")\n";
+    std::cout << "using the trained run " << paths.dir << " (same config as " << cfg.train_file
+              << ")\n";
     ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
     return ex;
   }
   LB_CHECK(!finished, "train: ", paths.dir, " holds a finished run of another config than ",
-           cfg.train_file, "; remove it, or set output.dir in the experiment, or compress that run "
+           cfg.train_file,
+           "; remove it, or set output.dir in the experiment, or compress that run "
            "with \"run\"");
   const bool resume = fs::exists(paths.checkpoint);
-  std::cout << (resume ? "resuming" : "training") << " " << cfg.train_file << " in " << paths.dir << std::endl;
+  std::cout << (resume ? "resuming" : "training") << " " << cfg.train_file << " in " << paths.dir
+            << std::endl;
   install_interrupt_handler();
-  const TrainOutcome outcome =
-      train_experiment(*ex, {.out_dir = paths.dir, .resume = resume, .interactive = opt.interactive});
-  LB_CHECK(!outcome.interrupted, "train: interrupted; run lowbit compress again to resume ", paths.dir);
+  const TrainOutcome outcome = train_experiment(
+      *ex, {.out_dir = paths.dir, .resume = resume, .interactive = opt.interactive});
+  LB_CHECK(!outcome.interrupted, "train: interrupted; run lowbit compress again to resume ",
+           paths.dir);
   return ex;
 }
 
@@ -160,10 +180,18 @@ std::vector<json> retrain_pruned(Experiment& ex, const std::vector<LayerPlan>& p
     }
   StageOptimizer so = make_stage_optimizer(ex, stage, "prune.retrain", ex.model->parameters(),
                                            ex.model->param_lr_scales());
-  const StepHooks hooks{
-      .after_backward = [&] { for (size_t i = 0; i < weights.size(); ++i) held[i]->apply_to_grad(weights[i]); },
-      .after_step = [&] { for (size_t i = 0; i < weights.size(); ++i) held[i]->apply_to_weight(weights[i]); }};
-  return train_stage(ex, *so.opt, so.schedule.get(), stage_run(ex, stage, "retrain", seed, interactive), hooks);
+  const StepHooks hooks{.after_backward =
+                            [&] {
+                              for (size_t i = 0; i < weights.size(); ++i)
+                                held[i]->apply_to_grad(weights[i]);
+                            },
+                        .after_step =
+                            [&] {
+                              for (size_t i = 0; i < weights.size(); ++i)
+                                held[i]->apply_to_weight(weights[i]);
+                            }};
+  return train_stage(ex, *so.opt, so.schedule.get(),
+                     stage_run(ex, stage, "retrain", seed, interactive), hooks);
 }
 
 std::vector<SharedWeights> share_layers(const Module& model, const std::vector<LayerPlan>& plan,
@@ -173,7 +201,8 @@ std::vector<SharedWeights> share_layers(const Module& model, const std::vector<L
   std::vector<SharedWeights> shared;
   for (size_t i = 0; i < plan.size(); ++i) {
     const Var w = find_parameter(model, plan[i].param);
-    shared.push_back(share_weights(w.data(), masks.empty() ? PruneMask() : masks[i], plan[i].sharing));
+    shared.push_back(
+        share_weights(w.data(), masks.empty() ? PruneMask() : masks[i], plan[i].sharing));
     shared.back().reconstruct_into(w.data());
   }
   return shared;
@@ -204,26 +233,29 @@ std::vector<json> finetune_centroids(Experiment& ex, const std::vector<LayerPlan
     }
   }
   StageOptimizer so = make_stage_optimizer(ex, stage, "quantize.finetune", params, scales);
-  const StepHooks hooks{
-      .after_backward =
-          [&] {
-            for (size_t i = 0; i < weights.size(); ++i) {
-              const Tensor g = weights[i].grad();
-              if (g.defined()) codebooks[i].set_grad(shared[i].centroid_gradients(g));
-            }
-          },
-      .after_step =
-          [&] {
-            for (size_t i = 0; i < weights.size(); ++i) {
-              shared[i].codebook.data()[0] = 0.f;  // the zero cluster is not trained
-              shared[i].reconstruct_into(weights[i].data());
-            }
-          }};
-  return train_stage(ex, *so.opt, so.schedule.get(), stage_run(ex, stage, "finetune", seed, interactive), hooks);
+  const StepHooks hooks{.after_backward =
+                            [&] {
+                              for (size_t i = 0; i < weights.size(); ++i) {
+                                const Tensor g = weights[i].grad();
+                                if (g.defined())
+                                  codebooks[i].set_grad(shared[i].centroid_gradients(g));
+                              }
+                            },
+                        .after_step =
+                            [&] {
+                              for (size_t i = 0; i < weights.size(); ++i) {
+                                shared[i].codebook.data()[0] =
+                                    0.f;  // the zero cluster is not trained
+                                shared[i].reconstruct_into(weights[i].data());
+                              }
+                            }};
+  return train_stage(ex, *so.opt, so.schedule.get(),
+                     stage_run(ex, stage, "finetune", seed, interactive), hooks);
 }
 
 CompressedModel build_compressed_model(const Module& model, const std::vector<LayerPlan>& plan,
-                                       const std::vector<SharedWeights>& shared, CodingPolicy policy) {
+                                       const std::vector<SharedWeights>& shared,
+                                       CodingPolicy policy) {
   LB_CHECK(shared.size() == plan.size(), "build_compressed_model: ", shared.size(),
            " shared layers for ", plan.size(), " layers");
   CompressedModel m;
@@ -261,7 +293,8 @@ CompressedNetwork load_compressed_network(const std::string& path) {
 // ---------------------------------------------------------------------------- the pipeline
 
 CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
-                                    const std::vector<LayerPlan>& plan, const CompressRunOptions& opt) {
+                                    const std::vector<LayerPlan>& plan,
+                                    const CompressRunOptions& opt) {
   CompressOutcome out;
   out.dir = cfg.output_dir;
   const std::string config_path = out.dir + "/config.json", log_path = out.dir + "/log.jsonl",
@@ -304,7 +337,8 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
     stage_error("pruned", "pruned, before retraining");
     if (cfg.retrain.epochs > 0) {
       append_log(retrain_pruned(ex, plan, masks, cfg.retrain, cfg.seed + 1, opt.interactive));
-      stage_error("retrained", "pruned + retrained " + std::to_string(cfg.retrain.epochs) + " epochs");
+      stage_error("retrained",
+                  "pruned + retrained " + std::to_string(cfg.retrain.epochs) + " epochs");
     }
   }
 
@@ -318,7 +352,8 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
   stage_error("quantized", "quantized, before fine-tuning");
   if (cfg.finetune.epochs > 0) {
     append_log(finetune_centroids(ex, plan, shared, cfg.finetune, cfg.seed + 2, opt.interactive));
-    stage_error("finetuned", "quantized + centroids fine-tuned " + std::to_string(cfg.finetune.epochs) + " epochs");
+    stage_error("finetuned", "quantized + centroids fine-tuned " +
+                                 std::to_string(cfg.finetune.epochs) + " epochs");
   }
   const double error_finetuned = stages.back()["test_error_percent"].get<double>();
 
@@ -335,8 +370,8 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
   // ---- decode the file again: the weights must be the fine-tuned ones, bit for bit
   CompressedNetwork back = load_compressed_network(out.model_path);
   const NamedTensors now = ex.model->state_tensors(), decoded = back.model->state_tensors();
-  LB_CHECK(now.size() == decoded.size(), "compress: internal error: ", out.model_path, " decodes to ",
-           decoded.size(), " tensors, the model has ", now.size());
+  LB_CHECK(now.size() == decoded.size(), "compress: internal error: ", out.model_path,
+           " decodes to ", decoded.size(), " tensors, the model has ", now.size());
   for (size_t i = 0; i < now.size(); ++i) {
     const Tensor& a = now[i].second;
     const Tensor& b = decoded[i].second;
@@ -345,11 +380,13 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
              "compress: internal error: ", out.model_path, " does not reconstruct ", now[i].first,
              " bit for bit");
   }
-  const double error_decoded =
-      100.0 * (1.0 - evaluate(*back.model, ex.test, ex.transforms, ex.config.train.eval_batch_size));
-  stages.push_back({{"stage", "decoded"}, {"description", "decoded from model.lbc"},
+  const double error_decoded = 100.0 * (1.0 - evaluate(*back.model, ex.test, ex.transforms,
+                                                       ex.config.train.eval_batch_size));
+  stages.push_back({{"stage", "decoded"},
+                    {"description", "decoded from model.lbc"},
                     {"test_error_percent", error_decoded}});
-  std::cout << "  decoded from " << out.model_path << ": test error " << fmt("%.2f%%", error_decoded)
+  std::cout << "  decoded from " << out.model_path << ": test error "
+            << fmt("%.2f%%", error_decoded)
             << (error_decoded == error_finetuned ? " (identical)" : " (DIFFERS)") << std::endl;
 
   // ---- report
@@ -369,7 +406,8 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
     row["sharing"] = sharing;
     row["kmeans_iterations"] = shared[i].iterations;
     row["kmeans_converged"] = shared[i].converged;
-    row["weights_coding"] = cm.layers[i].weights.coding == StreamCoding::kHuffman ? "huffman" : "fixed";
+    row["weights_coding"] =
+        cm.layers[i].weights.coding == StreamCoding::kHuffman ? "huffman" : "fixed";
     row["index_coding"] = cm.layers[i].index.coding == StreamCoding::kHuffman ? "huffman" : "fixed";
   }
   r["name"] = cfg.name;
@@ -389,23 +427,26 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
   for (const json& s : stages)
     md << "| " << s["description"].get<std::string>() << " | "
        << fmt("%.2f%%", s["test_error_percent"].get<double>()) << " |\n";
-  md << "\n## Storage (columns of Deep Compression Tables 2-5)\n\n" << out.storage.to_markdown()
+  md << "\n## Storage (columns of Deep Compression Tables 2-5)\n\n"
+     << out.storage.to_markdown()
      << "\n## Layers\n\n| Layer | Parameter | Shape | Pruning | Bits | Init | k-means iterations "
-        "| Index bits | Weight stream | Index stream |\n|---|---|---|---|---:|---|---:|---:|---|---|\n";
+        "| Index bits | Weight stream | Index stream "
+        "|\n|---|---|---|---|---:|---|---:|---:|---|---|\n";
   for (size_t i = 0; i < plan.size(); ++i) {
     const json& row = r["layers"][i];
-    md << "| " << plan[i].label << " | `" << plan[i].param << "` | " << shape_text(cm.layers[i].shape)
-       << " | " << prune_text(plan[i].prune) << " | " << plan[i].sharing.bits << " | "
-       << to_string(plan[i].sharing.init) << " | " << shared[i].iterations
-       << (shared[i].converged ? "" : " (not converged)") << " | " << plan[i].index_bits << " | "
-       << row["weights_coding"].get<std::string>() << " | " << row["index_coding"].get<std::string>()
-       << " |\n";
+    md << "| " << plan[i].label << " | `" << plan[i].param << "` | "
+       << shape_text(cm.layers[i].shape) << " | " << prune_text(plan[i].prune) << " | "
+       << plan[i].sharing.bits << " | " << to_string(plan[i].sharing.init) << " | "
+       << shared[i].iterations << (shared[i].converged ? "" : " (not converged)") << " | "
+       << plan[i].index_bits << " | " << row["weights_coding"].get<std::string>() << " | "
+       << row["index_coding"].get<std::string>() << " |\n";
   }
   out.markdown = md.str();
   write_json_atomic(report_json, r);
   write_file_atomic(report_md, out.markdown);
-  std::cout << "\n" << out.storage.to_markdown() << "\nwritten: " << out.model_path << ", "
-            << report_md << ", " << report_json << std::endl;
+  std::cout << "\n"
+            << out.storage.to_markdown() << "\nwritten: " << out.model_path << ", " << report_md
+            << ", " << report_json << std::endl;
   return out;
 }
 

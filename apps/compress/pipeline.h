@@ -4,13 +4,15 @@
 /// encode (relative indices, Huffman) into a compressed model file, report the storage with
 /// the columns of the paper's Tables 2-5 (docs/deep_compression.md).
 ///
-///   CompressConfig cfg = parse_compress_config(load_json_file("experiments/mnist/deep_compression_lenet300.json"));
+///   json raw = load_json_file("experiments/mnist/deep_compression_lenet300.json");
+///   CompressConfig cfg = parse_compress_config(raw);
 ///   std::vector<LayerPlan> plan = check_compress_config(cfg);   // before any training
 ///   std::unique_ptr<Experiment> ex = prepare_source(cfg, {});   // trains or loads the network
 ///   CompressOutcome out = compress_experiment(*ex, cfg, plan, {});
 ///   // out.dir holds model.lbc, report.md, report.json, config.json, log.jsonl
 ///
-///   CompressedNetwork net = load_compressed_network("runs/dc/model.lbc");  // lowbit eval --compressed
+///   // lowbit eval --compressed:
+///   CompressedNetwork net = load_compressed_network("runs/dc/model.lbc");
 ///
 /// The stages are public so that tests (and other pipelines) can drive them one by one.
 #include <memory>
@@ -42,7 +44,8 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg);
 ///  - "train": the experiment's run folder (output.dir) when it holds a finished run with
 ///    the same config (reused), else trains it there — resuming its checkpoint when one
 ///    exists — with the trainer of `lowbit train`.
-std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg, const CompressRunOptions& opt);
+std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
+                                           const CompressRunOptions& opt);
 
 /// The parameter named `name` of `model` (throws listing the names).
 Var find_parameter(const Module& model, const std::string& name);
@@ -78,14 +81,15 @@ std::vector<nlohmann::json> finetune_centroids(Experiment& ex, const std::vector
 /// The compressed form of `model`: the planned layers from `shared` (encoded with each
 /// layer's index_bits and `policy`), every other parameter and buffer raw.
 CompressedModel build_compressed_model(const Module& model, const std::vector<LayerPlan>& plan,
-                                       const std::vector<SharedWeights>& shared, CodingPolicy policy);
+                                       const std::vector<SharedWeights>& shared,
+                                       CodingPolicy policy);
 
 struct CompressOutcome {
-  std::string dir;              ///< output folder
-  std::string model_path;       ///< dir/model.lbc
-  StorageReport storage;        ///< with error_before (baseline) and error_after (decoded)
-  nlohmann::json report;        ///< report.json content
-  std::string markdown;         ///< report.md content
+  std::string dir;         ///< output folder
+  std::string model_path;  ///< dir/model.lbc
+  StorageReport storage;   ///< with error_before (baseline) and error_after (decoded)
+  nlohmann::json report;   ///< report.json content
+  std::string markdown;    ///< report.md content
 };
 
 /// Runs the stages of `cfg` on the trained ex.model (modified in place: it ends as the
@@ -93,7 +97,8 @@ struct CompressOutcome {
 /// report.md, report.json), decodes model.lbc again and checks that it reconstructs the
 /// fine-tuned weights bit for bit. Test errors of every stage go into the report.
 CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
-                                    const std::vector<LayerPlan>& plan, const CompressRunOptions& opt);
+                                    const std::vector<LayerPlan>& plan,
+                                    const CompressRunOptions& opt);
 
 /// A network restored from a compressed model file written by compress_experiment.
 struct CompressedNetwork {

@@ -28,8 +28,9 @@ std::vector<json> train_stage(Experiment& ex, Optimizer& opt, const LrSchedule* 
                               const StageRun& run, const StepHooks& hooks) {
   std::vector<json> log;
   if (run.epochs <= 0) return log;
-  DataLoader loader(ex.train, ex.transforms,
-                    {.batch_size = run.batch_size, .shuffle = true, .augment = true, .seed = run.seed});
+  DataLoader loader(
+      ex.train, ex.transforms,
+      {.batch_size = run.batch_size, .shuffle = true, .augment = true, .seed = run.seed});
   const int64_t batches = loader.num_batches();
   const std::vector<Var> model_params = ex.model->parameters();
   const double base_lr = opt.lr();
@@ -63,7 +64,8 @@ std::vector<json> train_stage(Experiment& ex, Optimizer& opt, const LrSchedule* 
       const int64_t n = o.size(0), c = o.size(1);
       for (int64_t i = 0; i < n; ++i) {
         const float* row = o.data() + i * c;
-        correct += (std::max_element(row, row + c) - row) == static_cast<int64_t>(batch.labels.data()[i]);
+        correct +=
+            (std::max_element(row, row + c) - row) == static_cast<int64_t>(batch.labels.data()[i]);
       }
       seen += n;
       loss_sum += double(loss_value) * double(n);
@@ -82,7 +84,8 @@ std::vector<json> train_stage(Experiment& ex, Optimizer& opt, const LrSchedule* 
                           fmt("%.4f", line["train_loss"]) + "  train " +
                           fmt("%.2f%%", 100 * line["train_accuracy"].get<double>());
     if (ex.val.size() > 0) {
-      const double val_acc = evaluate(*ex.model, ex.val, ex.transforms, ex.config.train.eval_batch_size);
+      const double val_acc =
+          evaluate(*ex.model, ex.val, ex.transforms, ex.config.train.eval_batch_size);
       line["val_accuracy"] = val_acc;
       summary += "  val " + fmt("%.2f%%", 100 * val_acc);
     }

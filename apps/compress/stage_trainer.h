@@ -11,7 +11,8 @@
 ///   StepHooks hooks{.after_backward = [&] { mask.apply_to_grad(w); },
 ///                   .after_step = [&] { mask.apply_to_weight(w); }};
 ///   std::vector<json> log = train_stage(ex, *opt, sched.get(),
-///                                       {.name = "retrain", .epochs = 5, .batch_size = 64}, hooks);
+///                                       {.name = "retrain", .epochs = 5, .batch_size = 64},
+///                                       hooks);
 ///
 /// No checkpoints: a phase is minutes long and restarts from the stage before it.
 #include <cstdint>
@@ -32,7 +33,7 @@ struct StepHooks {
 };
 
 struct StageRun {
-  std::string name;          ///< "retrain", "finetune": log lines and messages
+  std::string name;  ///< "retrain", "finetune": log lines and messages
   int64_t epochs = 0;
   int64_t batch_size = 100;
   uint64_t seed = 0;         ///< batch order and augmentation

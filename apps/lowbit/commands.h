@@ -11,5 +11,7 @@ namespace lowbit::cli {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_compress_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace lowbit::cli

@@ -1,5 +1,6 @@
 // lowbit eval RUN_DIR [--split test|val] [--predictions FILE.csv]
 // lowbit eval --compressed FILE.lbc [--split test|val] [--predictions FILE.csv]
+// lowbit eval --packed FILE.lbp [--split test|val] [--predictions FILE.csv]
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "apps/experiment/experiment.h"
 #include "apps/experiment/run_files.h"
 #include "apps/lowbit/commands.h"
+#include "apps/packed/packed_eval.h"
 #include "core/check.h"
 #include "core/serialize.h"
 #include "datasets/registry.h"
@@ -21,23 +23,32 @@ struct EvalArgs {
   std::string split = "test";
   std::string predictions;
   std::string compressed;
+  std::string packed;
 };
 
 void run_eval(const EvalArgs& args) {
-  LB_CHECK(args.run_dir.empty() != args.compressed.empty(),
-           "eval: give a run folder or --compressed FILE (one of them)");
+  LB_CHECK(args.run_dir.empty() + args.compressed.empty() + args.packed.empty() == 2,
+           "eval: give a run folder, --compressed FILE or --packed FILE (one of them)");
   const RunPaths paths(args.run_dir);
   CompressedNetwork net;
   if (!args.compressed.empty()) net = load_compressed_network(args.compressed);
-  const std::string config_source = args.compressed.empty() ? paths.config : args.compressed;
-  const nlohmann::json resolved = args.compressed.empty() ? load_json_file(paths.config) : net.config;
+  packed::PackedModel packed_model;
+  if (!args.packed.empty()) packed_model = packed::PackedModel::load(args.packed);
+  const std::string config_source = !args.compressed.empty() ? args.compressed
+                                    : !args.packed.empty()   ? args.packed
+                                                             : paths.config;
+  const nlohmann::json resolved = !args.compressed.empty() ? net.config
+                                  : !args.packed.empty()   ? packed::source_config(packed_model, args.packed)
+                                                           : load_json_file(paths.config);
   ExperimentConfig cfg;
   try {
     cfg = parse_experiment(resolved);
   } catch (const Error& e) {
     LB_FAIL(config_source, ": ", e.what());
   }
-  ModulePtr model = args.compressed.empty() ? load_trained_model(resolved, paths.model) : net.model;
+  ModulePtr model = !args.compressed.empty() ? net.model
+                   : args.packed.empty()     ? load_trained_model(resolved, paths.model)
+                                             : nullptr;
   const TransformList transforms = make_transforms(cfg.data.transforms, "data.transforms");
   InMemoryDataset data;
   if (args.split == "test") {
@@ -47,8 +58,10 @@ void run_eval(const EvalArgs& args) {
     data = train_val_split(load_dataset(cfg.data.dataset, cfg.data.root, "train"), cfg.data.validation).val;
   }
   Tensor logits;
-  const double acc = evaluate(*model, data, transforms, cfg.train.eval_batch_size,
-                              args.predictions.empty() ? nullptr : &logits);
+  Tensor* logits_out = args.predictions.empty() ? nullptr : &logits;
+  const double acc = model ? evaluate(*model, data, transforms, cfg.train.eval_batch_size, logits_out)
+                           : packed::evaluate_packed(packed_model, data, transforms,
+                                                     cfg.train.eval_batch_size, logits_out);
   std::cout << cfg.name << " " << args.split << " accuracy " << 100.0 * acc << "% ("
             << data.size() << " examples)\n";
   if (!args.predictions.empty()) {
@@ -75,6 +88,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("run_dir", args->run_dir, "Run folder written by lowbit train");
   cmd->add_option("--compressed", args->compressed,
                   "Evaluate a compressed model file written by lowbit compress instead of a run");
+  cmd->add_option("--packed", args->packed,
+                  "Evaluate a packed model written by lowbit export (bit-packed kernels)");
   cmd->add_option("--split", args->split, "Which split to evaluate")
       ->check(CLI::IsMember({"test", "val"}));
   cmd->add_option("--predictions", args->predictions,

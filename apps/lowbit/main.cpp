@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   lowbit::cli::add_train_command(app);
   lowbit::cli::add_eval_command(app);
   lowbit::cli::add_compress_command(app);
+  lowbit::cli::add_export_command(app);
+  lowbit::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include "apps/experiment/experiment.h"
 #include "apps/experiment/run_files.h"
 #include "core/check.h"
+#include "core/random.h"
 #include "layers/batch_norm.h"
 #include "layers/registry.h"
 #include "layers/shift_batch_norm.h"
@@ -55,7 +56,8 @@ Tensor quantized_weights(Quantizer& q, const Var& weight) {
 
 class Converter {
  public:
-  explicit Converter(ConvertReport* report) : report_(report) {}
+  Converter(ConvertReport* report, const ConvertOptions& options)
+      : report_(report), options_(options) {}
 
   void add(const Leaf& leaf) {
     Module& m = *leaf.module;
@@ -180,7 +182,16 @@ class Converter {
       how += std::string(", ") + (th->ternary ? "ternary" : "binary") + " input";
     } else {
       o.input = InputMode::Float;
-      how += ", float input (float GEMM)";
+      // Fed by the model input (only flattens before it) with 8-bit pixels: bit planes.
+      bool first = !o.conv && !options_.input_lut.empty() &&
+                   w->scale != PackedWeights::Scale::PosNeg;
+      for (const auto& prev : ops_) first = first && layer_type(*prev) == "flatten";
+      if (first) {
+        o.input_lut = options_.input_lut;
+        how += ", 8-bit input grid (integer GEMM)";
+      } else {
+        how += ", float input (float GEMM)";
+      }
     }
     auto op = std::make_unique<PackedLayerOp>(o, std::move(*w),
                                               bias.defined() ? bias.data().clone() : Tensor());
@@ -221,16 +232,45 @@ class Converter {
   }
 
   ConvertReport* report_;
+  ConvertOptions options_;
   std::vector<PackedOpPtr> ops_;
 };
 
 }  // namespace
 
-PackedModel convert_model(Module& model, ConvertReport* report) {
+std::vector<float> input_lut_from_transforms(const TransformList& transforms) {
+  // A constant image of each level through the evaluation pipeline (centre crop, no flip);
+  // the centre pixel is never padding. Channels: as many as a normalisation names.
+  int64_t C = 1, S = 1;
+  for (const Transform& t : transforms) {
+    C = std::max<int64_t>(C, static_cast<int64_t>(t.mean.size()));
+    S = std::max<int64_t>(S, t.size);
+  }
+  const TransformPipeline pipeline(transforms, {C, S, S});
+  const Shape out = pipeline.output_shape();
+  const int64_t plane = out[1] * out[2], centre = (out[1] / 2) * out[2] + out[2] / 2;
+  Rng rng(0);
+  const AugmentDraw draw = pipeline.draw(rng, /*augment=*/false);
+  std::vector<float> lut(256);
+  std::vector<uint8_t> src(static_cast<size_t>(C * S * S));
+  std::vector<float> dst(static_cast<size_t>(C * plane));
+  for (int v = 0; v < 256; ++v) {
+    std::fill(src.begin(), src.end(), static_cast<uint8_t>(v));
+    pipeline.apply(src.data(), dst.data(), draw);
+    for (int64_t c = 0; c < C; ++c)
+      if (dst[static_cast<size_t>(c * plane + centre)] != dst[static_cast<size_t>(centre)])
+        return {};  // channels differ
+    lut[static_cast<size_t>(v)] = dst[static_cast<size_t>(centre)];
+    if (v > 0 && !(lut[static_cast<size_t>(v)] > lut[static_cast<size_t>(v - 1)])) return {};
+  }
+  return lut;
+}
+
+PackedModel convert_model(Module& model, ConvertReport* report, const ConvertOptions& options) {
   model.eval();
   std::vector<Leaf> leaves;
   collect_leaves(model, "", leaves);
-  Converter conv(report);
+  Converter conv(report, options);
   for (const Leaf& leaf : leaves) conv.add(leaf);
   PackedModel pm;
   pm.ops = conv.take();
@@ -254,11 +294,11 @@ PackedModel export_run(const std::string& run_dir, ConvertReport* report) {
     LB_FAIL(paths.config, ": ", e.what());
   }
   ModulePtr model = load_trained_model(resolved, paths.model);
-  PackedModel pm = convert_model(*model, report);
+  ConvertOptions options;
+  options.input_lut = input_lut_from_transforms(make_transforms(cfg.data.transforms, "data.transforms"));
+  PackedModel pm = convert_model(*model, report, options);
   pm.meta["name"] = cfg.name;
-  pm.meta["data"] = resolved.at("data");
-  pm.meta["eval_batch_size"] = cfg.train.eval_batch_size;
-  pm.meta["source"] = {{"run_dir", run_dir}, {"config", resolved}};
+  pm.meta["source"] = {{"run_dir", run_dir}, {"config", cfg.resolved}};
   return pm;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apps/packed/packed_model.h"
+#include "datasets/transforms.h"
 #include "layers/module.h"
 
 namespace lowbit::packed {
@@ -31,6 +32,18 @@ struct ConvertedLayer {
   std::string type;  ///< its layer type
   std::string how;   ///< what the export did with it
 };
+
+struct ConvertOptions {
+  /// The value of each 8-bit input level after the data transforms (256 entries; empty:
+  /// unknown). Lets a binary/ternary linear layer fed by the model input use bit planes
+  /// (PackedLayerOptions::input_lut).
+  std::vector<float> input_lut;
+};
+
+/// lut[v] = the transforms' output for a pixel of value v, when every channel maps alike
+/// (e.g. scale only; per-channel normalisation gives an empty result), as the evaluation
+/// DataLoader computes it.
+std::vector<float> input_lut_from_transforms(const TransformList& transforms);
 
 struct ConvertReport {
   std::vector<ConvertedLayer> layers;
@@ -43,10 +56,12 @@ struct ConvertReport {
 /// Converts `model` (set to eval mode; left in eval mode). Throws lowbit::Error for a model
 /// the engine cannot represent at all (e.g. a layer with several children that is not a
 /// Sequential).
-PackedModel convert_model(Module& model, ConvertReport* report = nullptr);
+PackedModel convert_model(Module& model, ConvertReport* report = nullptr,
+                          const ConvertOptions& options = {});
 
 /// Loads RUN_DIR/config.json and RUN_DIR/model.safetensors and converts the model; meta
-/// gets name, data (the run's data config), eval_batch_size, source and memory.
+/// gets name, source {run_dir, config (the resolved experiment config)} and memory. The
+/// run's data transforms give ConvertOptions::input_lut.
 PackedModel export_run(const std::string& run_dir, ConvertReport* report = nullptr);
 
 /// The export summary: one line per source layer, then memory of the packed file against

@@ -36,30 +36,38 @@ double evaluate_packed(PackedModel& model, const InMemoryDataset& data,
   return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
 }
 
+const nlohmann::json& source_config(const PackedModel& model, const std::string& source) {
+  const nlohmann::json& m = model.meta;
+  LB_CHECK(m.contains("source") && m["source"].is_object() && m["source"].contains("config") &&
+               m["source"]["config"].is_object(),
+           source, ": the packed model has no source experiment config (it was not written by "
+           "`lowbit export RUN_DIR`); evaluate it from C++ with evaluate_packed()");
+  return m["source"]["config"];
+}
+
 PackedEvalResult evaluate_packed_file(const std::string& path, const std::string& split) {
   PackedModel model = PackedModel::load(path);
-  LB_CHECK(model.meta.contains("data") && model.meta["data"].is_object(), path,
-           ": the packed model has no data config (it was not exported from a run folder); "
-           "evaluate it from C++ with evaluate_packed()");
-  const nlohmann::json& d = model.meta["data"];
+  ExperimentConfig cfg;
+  try {
+    cfg = parse_experiment(source_config(model, path));
+  } catch (const Error& e) {
+    LB_FAIL(path, ": ", e.what());
+  }
   PackedEvalResult r;
-  r.name = model.meta.value("name", std::string("packed"));
-  const std::string dataset = d.at("dataset").get<std::string>();
-  const std::string root = d.at("root").get<std::string>();
-  const TransformList transforms = make_transforms(d.value("transforms", nlohmann::json::array()),
-                                                   "data.transforms");
+  r.name = cfg.name;
   if (split == "test") {
-    r.data = load_dataset(dataset, root, "test");
+    r.data = load_dataset(cfg.data.dataset, cfg.data.root, "test");
   } else {
     LB_CHECK(split == "val", "evaluate_packed_file: split must be \"test\" or \"val\", got \"",
              split, "\"");
-    const int64_t validation = d.value("validation", int64_t{0});
-    LB_CHECK(validation > 0, path,
+    LB_CHECK(cfg.data.validation > 0, path,
              ": the source run has no validation split (data.validation is 0)");
-    r.data = train_val_split(load_dataset(dataset, root, "train"), validation).val;
+    r.data = train_val_split(load_dataset(cfg.data.dataset, cfg.data.root, "train"),
+                             cfg.data.validation)
+                 .val;
   }
-  const int64_t batch = model.meta.value("eval_batch_size", int64_t{1000});
-  r.accuracy = evaluate_packed(model, r.data, transforms, batch, &r.logits);
+  r.accuracy = evaluate_packed(model, r.data, make_transforms(cfg.data.transforms, "data.transforms"),
+                               cfg.train.eval_batch_size, &r.logits);
   return r;
 }
 

@@ -4,6 +4,7 @@
 ///   PackedEvalResult r = evaluate_packed_file("mnist_bnn.lbp", "test");
 ///   std::cout << r.accuracy;   // the file's data config picks the data set and transforms
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "apps/packed/packed_model.h"
@@ -25,8 +26,12 @@ struct PackedEvalResult {
   double accuracy = 0.0;
 };
 
-/// Loads the packed file, then split "test" or "val" of the data set named in its metadata
-/// (the source run's data config), and evaluates.
+/// The resolved experiment config of the run the model was exported from (metadata
+/// "source.config"); throws naming `source` when the model has none (converted in memory).
+const nlohmann::json& source_config(const PackedModel& model, const std::string& source);
+
+/// Loads the packed file, then split "test" or "val" of the data set of its source config,
+/// and evaluates with that config's eval transforms and eval batch size.
 PackedEvalResult evaluate_packed_file(const std::string& path, const std::string& split);
 
 }  // namespace lowbit::packed

@@ -1,15 +1,21 @@
 #include "apps/packed/packed_model.h"
 
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
 #include <limits>
+#include <memory>
 #include <sstream>
 
 #include "core/check.h"
 #include "core/kernels/binary_gemm.h"
 #include "core/kernels/parallel.h"
 #include "core/ops.h"
+#include "core/threads.h"
 #include "core/random.h"
 #include "layers/registry.h"
 #include "quant/functions.h"
@@ -314,7 +320,24 @@ PackedLayerOp::PackedLayerOp(PackedLayerOptions options, PackedWeights weights, 
     alpha_ = Tensor::from_vector({o.out_features}, weights_.pos);
     neg_scale_ = Tensor::from_vector({o.out_features}, weights_.neg);
   }
-  if (o.input == InputMode::Float) return;  // float GEMM only
+  LB_CHECK(o.input_lut.empty() ||
+               (o.input_lut.size() == 256 && !o.conv && o.input == InputMode::Float &&
+                weights_.scale != PackedWeights::Scale::PosNeg),
+           "PackedLayerOp: an input grid needs a linear layer with float input, symmetric "
+           "weights and 256 levels");
+  for (size_t v = 1; v < o.input_lut.size(); ++v)
+    LB_CHECK(o.input_lut[v - 1] < o.input_lut[v], "PackedLayerOp: the input grid must increase");
+  if (o.input == InputMode::Float && o.input_lut.empty()) return;  // float GEMM only
+  if (!o.input_lut.empty()) {
+    const Tensor u = weights_.unit();
+    for (int64_t r = 0; r < weights_.rows; ++r) {
+      double sum = 0;
+      for (int64_t j = 0; j < weights_.k; ++j) sum += u.data()[r * weights_.k + j];
+      unit_row_sums_.push_back(static_cast<int32_t>(sum));
+    }
+    u8_ = pack_u8_weights(u);
+    return;
+  }
   if (weights_.scale != PackedWeights::Scale::PosNeg) {
     const Tensor u = weights_.unit().reshape(wshape);
     if (o.conv) {
@@ -363,6 +386,10 @@ Tensor PackedLayerOp::forward(const Tensor& x) {
     }
     xq = o.self_quantize->apply(x);
   }
+  if (compute_ == Compute::Packed && !o.input_lut.empty()) {
+    Tensor y = forward_levels(x);
+    if (y.defined()) return y;
+  }
   if (o.input == InputMode::Float || compute_ == Compute::Float) return forward_float(xq, k_scale);
   return forward_packed(xq, k_scale);
 }
@@ -405,28 +432,47 @@ void PackedLayerOp::finish(Tensor& y, const Tensor& k_scale, bool bias_done) con
       S);
 }
 
+Tensor PackedLayerOp::linear_gemm(const PackedMatrix& a, const Tensor& k_scale) const {
+  const bool posneg = weights_.scale == PackedWeights::Scale::PosNeg;
+  const float* alpha = alpha_.defined() ? alpha_.data() : nullptr;
+  const float* bias = bias_.defined() ? bias_.data() : nullptr;
+  const int64_t N = a.rows, O = options_.out_features;
+  const float* K = k_scale.defined() ? k_scale.data() : nullptr;  // (N, 1)
+  Tensor y = Tensor::empty({N, O});
+  kernels::packed_gemm(a, posneg ? w_pos_ : w_rows_, y.data(), O,
+                       {.row_scale = K, .col_scale = alpha, .col_bias = bias});
+  if (posneg) {
+    Tensor t = Tensor::empty({N, O});
+    kernels::packed_gemm(a, w_neg_, t.data(), O, {.row_scale = K, .col_scale = neg_scale_.data()});
+    y.add_(t, -1.f);
+  }
+  return y;
+}
+
+bool PackedLayerOp::can_fuse_threshold(const ChannelThresholds& th) const {
+  const auto& o = options_;
+  return compute_ == Compute::Packed && !o.conv && o.input != InputMode::Float &&
+         !o.self_quantize && th.ternary == (o.input == InputMode::Ternary) &&
+         (th.channels == 1 || th.channels == o.in_features);
+}
+
+Tensor PackedLayerOp::forward_thresholded(const Tensor& y, const ChannelThresholds& th) const {
+  LB_CHECK(y.defined() && y.dim() == 2 && y.size(1) == options_.in_features, kind(), " ", source,
+           ": expected input (N, ", options_.in_features, "), got ",
+           y.defined() ? shape_str(y.shape()) : std::string("undefined"));
+  return linear_gemm(th.pack_rows(y), Tensor());
+}
+
 Tensor PackedLayerOp::forward_packed(const Tensor& xq, const Tensor& k_scale) const {
   const auto& o = options_;
   const bool ternary_in = o.input == InputMode::Ternary;
   const bool posneg = weights_.scale == PackedWeights::Scale::PosNeg;
   const float* alpha = alpha_.defined() ? alpha_.data() : nullptr;
   const float* bias = bias_.defined() ? bias_.data() : nullptr;
-  if (!o.conv) {
-    const int64_t N = xq.size(0), O = o.out_features;
-    const PackedMatrix a = ternary_in ? kernels::pack_ternary(xq, PackLayout::Rows)
-                                      : kernels::pack_binary(xq, PackLayout::Rows);
-    const float* K = k_scale.defined() ? k_scale.data() : nullptr;  // (N, 1)
-    Tensor y = Tensor::empty({N, O});
-    kernels::packed_gemm(a, posneg ? w_pos_ : w_rows_, y.data(), O,
-                         {.row_scale = K, .col_scale = alpha, .col_bias = bias});
-    if (posneg) {
-      Tensor t = Tensor::empty({N, O});
-      kernels::packed_gemm(a, w_neg_, t.data(), O,
-                           {.row_scale = K, .col_scale = neg_scale_.data()});
-      y.add_(t, -1.f);
-    }
-    return y;
-  }
+  if (!o.conv)
+    return linear_gemm(ternary_in ? kernels::pack_ternary(xq, PackLayout::Rows)
+                                  : kernels::pack_binary(xq, PackLayout::Rows),
+                       k_scale);
   const kernels::PackedImage img = kernels::pack_image(xq, ternary_in);
   // Bias in the conv epilogue unless K (which multiplies before the bias) or the second
   // (−Wn) term still has to come.
@@ -445,6 +491,91 @@ Tensor PackedLayerOp::forward_packed(const Tensor& xq, const Tensor& k_scale) co
   return y;
 }
 
+// x (N, K) with every value on the grid -> levels v (N, K), lut[v] == x; then
+//   y_ij = α_j·(a·Σ_k v_ik u_jk + b·Σ_k u_jk) + bias_j,  lut[v] ≈ a·v + b,
+// with the exact integer GEMM of u8_gemm.h.
+Tensor PackedLayerOp::forward_levels(const Tensor& x) const {
+  const auto& lut = options_.input_lut;
+  const int64_t N = x.size(0), K = options_.in_features, O = options_.out_features;
+  // The grid is nearly affine: guess the level, then check it and its neighbours.
+  const float l0 = lut[0], inv_step = 255.f / (lut[255] - lut[0]);
+  const float* xd = x.data();
+  const auto v = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>(N * K));
+  auto level_of = [&](float xv) {
+    const float g = (xv - l0) * inv_step;
+    const int c = g > -1.f && g < 256.f ? static_cast<int>(std::nearbyint(g)) : -2;
+    for (int l : {c, c - 1, c + 1})
+      if (l >= 0 && l < 256 && lut[static_cast<size_t>(l)] == xv) return l;
+    return -1;
+  };
+  bool on_grid = true;
+  kernels::parallel_for(
+      N * K,
+      [&](int64_t e0, int64_t e1) {
+        bool ok = true;
+        int64_t e = e0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+// GCC 12 reports the intrinsics' internal _mm512_undefined_* as maybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+        // 16 at a time: rounded guess, gather lut, exact compare; other lanes take the
+        // scalar search below.
+        const __m512 vl0 = _mm512_set1_ps(l0), vinv = _mm512_set1_ps(inv_step);
+        const __m512i lo = _mm512_setzero_si512(), hi = _mm512_set1_epi32(255);
+        for (; e + 16 <= e1; e += 16) {
+          const __m512 xv = _mm512_loadu_ps(xd + e);
+          __m512i c = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_sub_ps(xv, vl0), vinv));
+          c = _mm512_min_epi32(_mm512_max_epi32(c, lo), hi);
+          const __m512 got = _mm512_i32gather_ps(c, lut.data(), 4);
+          const __mmask16 eq = _mm512_cmp_ps_mask(got, xv, _CMP_EQ_OQ);
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(v.get() + e), _mm512_cvtepi32_epi8(c));
+          if (eq != 0xffff)
+            for (int l = 0; l < 16; ++l)
+              if (!(eq >> l & 1)) {
+                const int level = level_of(xd[e + l]);
+                ok = ok && level >= 0;
+                v[static_cast<size_t>(e + l)] = static_cast<uint8_t>(level);
+              }
+        }
+#pragma GCC diagnostic pop
+#endif
+        for (; e < e1; ++e) {
+          const int level = level_of(xd[e]);
+          ok = ok && level >= 0;
+          v[static_cast<size_t>(e)] = static_cast<uint8_t>(level);
+        }
+        if (!ok) {
+#pragma omp atomic write
+          on_grid = false;
+        }
+      });
+  if (!on_grid) return Tensor();
+  // Every entry is written by the GEMM: no zero fill.
+  const auto d = std::make_unique_for_overwrite<int32_t[]>(static_cast<size_t>(N * O));
+  u8_gemm(v.get(), N, u8_, d.get());
+  // |Σ v·u| <= 255·K < 2^24 for K < 65,793: the int -> float conversion is exact.
+  const float ga = static_cast<float>((static_cast<double>(lut[255]) - lut[0]) / 255.0), gb = lut[0];
+  Tensor y = Tensor::empty({N, O});
+  float* yd = y.data();
+  const float* alpha = alpha_.defined() ? alpha_.data() : nullptr;
+  const float* bias = bias_.defined() ? bias_.data() : nullptr;
+  const int32_t* usum = unit_row_sums_.data();
+  kernels::parallel_for(
+      N,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = 0; j < O; ++j) {
+            float t = ga * static_cast<float>(d[static_cast<size_t>(i * O + j)]) +
+                      gb * static_cast<float>(usum[j]);
+            if (alpha) t *= alpha[j];
+            if (bias) t += bias[j];
+            yd[i * O + j] = t;
+          }
+      },
+      O);
+  return y;
+}
+
 std::string PackedLayerOp::describe() const {
   const auto& o = options_;
   std::ostringstream os;
@@ -456,6 +587,9 @@ std::string PackedLayerOp::describe() const {
     os << o.in_features << "->" << o.out_features;
   os << ", " << weights_.describe() << ", " << input_name(o.input) << " input";
   if (o.k_scaling) os << " (self-quantized, K scaling)";
+  if (!o.input_lut.empty())
+    os << " on an 8-bit grid (" << (u8_gemm_uses_vnni(u8_) ? "VNNI" : "bit-plane popcount")
+       << " integer GEMM)";
   os << ", " << kib(stored_bytes());
   return os.str();
 }
@@ -463,6 +597,7 @@ std::string PackedLayerOp::describe() const {
 int64_t PackedLayerOp::stored_bytes() const {
   int64_t n = weights_.bytes() + (bias_.defined() ? bias_.numel() * 4 : 0);
   if (options_.self_quantize) n += options_.self_quantize->channels * 9;
+  n += static_cast<int64_t>(options_.input_lut.size()) * 4;
   return n;
 }
 
@@ -495,6 +630,11 @@ void PackedLayerOp::save(PackedFile& f, nlohmann::json& spec, const std::string&
   } else {
     spec["self_quantize"] = nullptr;
   }
+  spec["input_lut"] = nullptr;
+  if (!o.input_lut.empty()) {
+    f.add_blob(prefix + ".input_lut", BlobType::F32, {256}, o.input_lut.data());
+    spec["input_lut"] = prefix + ".input_lut";
+  }
 }
 
 std::unique_ptr<PackedLayerOp> PackedLayerOp::load(const PackedFile& f, const nlohmann::json& spec,
@@ -512,6 +652,8 @@ std::unique_ptr<PackedLayerOp> PackedLayerOp::load(const PackedFile& f, const nl
   }
   if (!spec.at("self_quantize").is_null())
     o.self_quantize = ChannelThresholds::load(f, spec.at("self_quantize"), prefix + ".input");
+  if (spec.contains("input_lut") && !spec.at("input_lut").is_null())
+    o.input_lut = f.f32(spec.at("input_lut").get<std::string>(), 256).to_vector();
   PackedWeights w = PackedWeights::load(f, spec.at("weights"), prefix + ".w");
   Tensor bias;
   if (!spec.at("bias").is_null()) bias = f.f32(spec.at("bias").get<std::string>(), o.out_features);
@@ -527,12 +669,59 @@ std::unique_ptr<PackedLayerOp> PackedLayerOp::load(const PackedFile& f, const nl
 // ---- PackedModel
 
 Tensor PackedModel::forward(const Tensor& x) {
+  const int T = num_threads();
+  if (compute_ != Compute::Packed || T <= 1 || x.dim() < 1 || x.size(0) < 2 * T ||
+      omp_in_parallel())
+    return forward_serial(x);
+  // Data parallel over the batch: one parallel region per forward instead of one per kernel
+  // call (a conv layer launches two per image), each thread running the whole model on its
+  // rows; the kernels' own loops (and OpenBLAS) run single-threaded inside the region.
+  const int64_t N = x.size(0);
+  std::vector<Tensor> parts(static_cast<size_t>(T));
+  std::vector<std::string> errors(static_cast<size_t>(T));
+#pragma omp parallel num_threads(T)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t chunk = (N + nt - 1) / nt;
+    const int64_t b = std::min(N, t * chunk), e = std::min(N, b + chunk);
+    try {
+      if (b < e) parts[static_cast<size_t>(t)] = forward_serial(x.rows(b, e));
+    } catch (const std::exception& ex) {
+      errors[static_cast<size_t>(t)] = ex.what();
+    }
+  }
+  for (const std::string& e : errors) LB_CHECK(e.empty(), e);
+  Shape shape = parts[0].shape();
+  shape[0] = N;
+  Tensor out = Tensor::empty(shape);
+  int64_t at = 0;
+  for (const Tensor& p : parts) {
+    if (!p.defined()) continue;
+    std::copy(p.data(), p.data() + p.numel(), out.data() + at);
+    at += p.numel();
+  }
+  return out;
+}
+
+Tensor PackedModel::forward_serial(const Tensor& x) {
   Tensor h = x;
-  for (auto& op : ops) h = op->forward(h);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    // A threshold op right before a packed linear layer: pack its bits directly.
+    if (i + 1 < ops.size())
+      if (const auto* t = dynamic_cast<const ThresholdOp*>(ops[i].get()))
+        if (const auto* l = dynamic_cast<const PackedLayerOp*>(ops[i + 1].get());
+            l && l->can_fuse_threshold(t->thresholds()) && h.dim() == 2) {
+          h = l->forward_thresholded(h, t->thresholds());
+          ++i;
+          continue;
+        }
+    h = ops[i]->forward(h);
+  }
   return h;
 }
 
 void PackedModel::set_compute(Compute c) {
+  compute_ = c;
   for (auto& op : ops) op->set_compute(c);
 }
 

@@ -27,6 +27,7 @@
 
 #include "apps/packed/packed_file.h"
 #include "apps/packed/thresholds.h"
+#include "apps/packed/u8_gemm.h"
 #include "core/kernels/binary_conv.h"
 #include "core/kernels/bitpack.h"
 #include "core/serialize.h"
@@ -147,6 +148,14 @@ struct PackedLayerOptions {
   /// output by K computed from that input (XNOR-Net); input is then Binary or Ternary.
   std::optional<ChannelThresholds> self_quantize;
   bool k_scaling = false;
+  /// Float input on a grid of 256 levels, lut[v] for v = 0..255 (the data transforms of
+  /// 8-bit pixels; input_lut_from_transforms): a linear layer fed by the model input then
+  /// computes Σ_k x_k·u_jk ≈ a·Σ_k v_k·u_jk + b·Σ_k u_jk (a, b: the grid's affine fit) with
+  /// an exact integer GEMM on the levels v (apps/packed/u8_gemm.h: AVX-512 VNNI, or the
+  /// popcount kernel on v's 8 bit planes as in BNN's first layer, Courbariaux et al. 2016,
+  /// sec. 2.4) instead of a float GEMM. Equal to the float GEMM up to rounding; a batch with
+  /// any value off the grid takes the float GEMM. Empty: none.
+  std::vector<float> input_lut;
 };
 
 /// A binary/ternary linear or conv layer (see the header comment).
@@ -163,10 +172,18 @@ class PackedLayerOp final : public PackedOp {
   const PackedWeights& weights() const { return weights_; }
   static std::unique_ptr<PackedLayerOp> load(const PackedFile& f, const nlohmann::json& spec,
                                              const std::string& prefix);
+  /// forward(th.apply(y)) for a linear layer with binary/ternary input, packing the
+  /// thresholded bits directly (PackedModel::forward fuses a threshold op with its layer).
+  /// False when that does not apply (conv, float input, self-quantizing, Compute::Float).
+  bool can_fuse_threshold(const ChannelThresholds& th) const;
+  Tensor forward_thresholded(const Tensor& y, const ChannelThresholds& th) const;
 
  private:
   Tensor forward_float(const Tensor& xq, const Tensor& k_scale) const;
   Tensor forward_packed(const Tensor& xq, const Tensor& k_scale) const;
+  Tensor linear_gemm(const kernels::PackedMatrix& a, const Tensor& k_scale) const;
+  // Float input on the input_lut grid (undefined result: some value is off the grid).
+  Tensor forward_levels(const Tensor& x) const;
   // Adds y ⊙ K (broadcast over channels) and bias in the simulation's order.
   void finish(Tensor& y, const Tensor& k_scale, bool bias_done) const;
 
@@ -178,6 +195,8 @@ class PackedLayerOp final : public PackedOp {
   Tensor w_float_;  // dequantized, (out, in) or (OC, C, KH, KW)
   Tensor alpha_;    // PerRow scales (out)
   Tensor neg_scale_;  // PosNeg: −neg (out)
+  std::vector<int32_t> unit_row_sums_;  // Σ_k u_jk, for the 8-bit input
+  U8Weights u8_;
   kernels::PackedMatrix w_rows_, w_pos_, w_neg_;  // linear: B operands (Panels)
   kernels::PackedConvWeights c_rows_, c_pos_, c_neg_;  // conv
 };
@@ -188,7 +207,10 @@ class PackedModel {
   PackedModel(PackedModel&&) = default;
   PackedModel& operator=(PackedModel&&) = default;
 
-  /// x: the model's input batch -> its output (logits).
+  /// x: the model's input batch -> its output (logits). A threshold op followed by a packed
+  /// linear layer runs fused (PackedLayerOp::forward_thresholded). With Compute::Packed,
+  /// several threads and a batch of at least 2 rows per thread, the batch is split across
+  /// the threads (data parallel); otherwise the kernels parallelise inside each op.
   Tensor forward(const Tensor& x);
   void set_compute(Compute c);
   /// Sum of the ops' blob bytes (planes, scales, float layers).
@@ -202,8 +224,12 @@ class PackedModel {
   static PackedModel load(const std::string& path);
 
   std::vector<PackedOpPtr> ops;
-  /// name, data (the run's data config), source, memory; written to the file as is.
+  /// name, source {run_dir, config}, memory; written to the file as is.
   nlohmann::json meta = nlohmann::json::object();
+
+ private:
+  Tensor forward_serial(const Tensor& x);
+  Compute compute_ = Compute::Packed;
 };
 
 }  // namespace lowbit::packed

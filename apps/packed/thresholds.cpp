@@ -1,5 +1,7 @@
 #include "apps/packed/thresholds.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -71,39 +73,136 @@ float ChannelThresholds::value(int64_t c, float y) const {
   return -1.f + static_cast<float>(y <= t0[i]) + static_cast<float>(y <= t1[i]);
 }
 
+namespace {
+
+/// One branch-free rule for all directions, per channel: q = −1 + [s·y ≥ a] + [s·y ≥ b], a <= b:
+///   dir +1: s = 1, a = t0, b = t1;  dir −1: s = −1, a = −t0, b = −t1 (negation is exact);
+///   constant v: s = 0 and (a, b) = (−inf, −inf) for +1, (−inf, +inf) for 0, (+inf, +inf)
+///   for −1 (0·y is ±0 for finite y).
+struct Rule {
+  std::vector<float> s, a, b;
+};
+
+Rule make_rule(const ChannelThresholds& th) {
+  const size_t C = static_cast<size_t>(th.channels);
+  Rule r{std::vector<float>(C), std::vector<float>(C), std::vector<float>(C)};
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t c = 0; c < C; ++c) {
+    if (th.dir[c] == 0) {
+      r.s[c] = 0.f;
+      r.a[c] = th.t0[c] >= 0.f ? -inf : inf;
+      r.b[c] = th.t0[c] > 0.f ? -inf : inf;
+    } else {
+      r.s[c] = th.dir[c] > 0 ? 1.f : -1.f;
+      r.a[c] = r.s[c] * th.t0[c];
+      r.b[c] = r.s[c] * th.t1[c];
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+kernels::PackedMatrix ChannelThresholds::pack_rows(const Tensor& y) const {
+  LB_CHECK(y.defined() && y.dim() == 2 && (channels == 1 || y.size(1) == channels),
+           "packed threshold: expected input (N, ", channels, "), got ",
+           y.defined() ? shape_str(y.shape()) : std::string("an undefined tensor"));
+  const int64_t N = y.size(0), K = y.size(1), kw = kernels::words_for(K);
+  kernels::PackedMatrix p = kernels::make_packed(N, K, kw, kernels::PackLayout::Rows, ternary);
+  // The rule per input position (channels == 1: the same for all).
+  Rule r = make_rule(*this);
+  if (channels == 1) {
+    r.s.assign(static_cast<size_t>(K), r.s[0]);
+    r.a.assign(static_cast<size_t>(K), r.a[0]);
+    r.b.assign(static_cast<size_t>(K), r.b[0]);
+  }
+  const float* yd = y.data();
+  uint64_t* sign = p.sign.data();
+  uint64_t* mask = ternary ? p.mask.data() : nullptr;
+  // Bits: negative iff !(s·y ≥ a); nonzero iff !(s·y ≥ a) or s·y ≥ b.
+  kernels::parallel_for(
+      N,
+      [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t w = 0; w < kw; ++w) {
+            const int64_t k0 = 64 * w, n = std::min<int64_t>(64, K - k0);
+            uint64_t ge_a = 0, ge_b = 0;
+            int64_t j = 0;
+#if defined(__AVX512F__)
+            for (; j + 16 <= n; j += 16) {
+              const int64_t k = k0 + j;
+              const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(r.s.data() + k), _mm512_loadu_ps(yd + i * K + k));
+              ge_a |= uint64_t{_mm512_cmp_ps_mask(v, _mm512_loadu_ps(r.a.data() + k), _CMP_GE_OQ)} << j;
+              ge_b |= uint64_t{_mm512_cmp_ps_mask(v, _mm512_loadu_ps(r.b.data() + k), _CMP_GE_OQ)} << j;
+            }
+#endif
+            for (; j < n; ++j) {
+              const int64_t k = k0 + j;
+              const float v = r.s[static_cast<size_t>(k)] * yd[i * K + k];
+              ge_a |= static_cast<uint64_t>(v >= r.a[static_cast<size_t>(k)]) << j;
+              ge_b |= static_cast<uint64_t>(v >= r.b[static_cast<size_t>(k)]) << j;
+            }
+            const uint64_t valid = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+            sign[i * kw + w] = ~ge_a & valid;
+            if (mask) mask[i * kw + w] = (~ge_a | ge_b) & valid;
+          }
+      },
+      K);
+  if (ternary) kernels::count_nnz(p);
+  return p;
+}
+
 Tensor ChannelThresholds::apply(const Tensor& x) const {
   LB_CHECK(x.defined() && x.dim() >= 1 && (channels == 1 || (x.dim() >= 2 && x.size(1) == channels)),
            "packed threshold: expected input (N, ", channels, ", ...), got ",
            x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor"));
+  const Rule rule = make_rule(*this);
   Tensor out = Tensor::empty(x.shape());
-  const int64_t C = channels;
-  // Planes of S contiguous values that share one channel's rule.
-  const int64_t S = C == 1 ? x.numel() : x.numel() / (x.size(0) * C);
-  const int64_t planes = C == 1 ? 1 : x.size(0) * C;
   const float* src = x.data();
   float* dst = out.data();
-  auto run_plane = [&](int64_t p, int64_t s0, int64_t s1) {
-    const size_t c = static_cast<size_t>(C == 1 ? 0 : p % C);
-    const float a = t0[c], b = t1[c];
-    const float* in = src + p * S;
-    float* o = dst + p * S;
-    if (dir[c] == 0) {
-      std::fill(o + s0, o + s1, a);
-    } else if (dir[c] > 0) {
-      for (int64_t s = s0; s < s1; ++s)
-        o[s] = -1.f + static_cast<float>(in[s] >= a) + static_cast<float>(in[s] >= b);
-    } else {
-      for (int64_t s = s0; s < s1; ++s)
-        o[s] = -1.f + static_cast<float>(in[s] <= a) + static_cast<float>(in[s] <= b);
-    }
-  };
-  if (planes == 1) {
-    kernels::parallel_for(S, [&](int64_t s0, int64_t s1) { run_plane(0, s0, s1); });
+  const int64_t n = x.numel();
+  // S contiguous values share a channel: S = 1 for (N, C), H·W for (N, C, H, W).
+  const int64_t S = channels == 1 ? n : n / (x.size(0) * channels);
+  const float* sp = rule.s.data();
+  const float* ap = rule.a.data();
+  const float* bp = rule.b.data();
+  if (channels == 1) {
+    const float s0 = sp[0], a0 = ap[0], b0 = bp[0];
+    kernels::parallel_for(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float y = s0 * src[i];
+        dst[i] = -1.f + static_cast<float>(y >= a0) + static_cast<float>(y >= b0);
+      }
+    });
+  } else if (S == 1) {
+    const int64_t rows = n / channels;
+    kernels::parallel_for(
+        rows,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) {
+            const float* in = src + r * channels;
+            float* o = dst + r * channels;
+            for (int64_t c = 0; c < channels; ++c) {
+              const float y = sp[c] * in[c];
+              o[c] = -1.f + static_cast<float>(y >= ap[c]) + static_cast<float>(y >= bp[c]);
+            }
+          }
+        },
+        channels);
   } else {
     kernels::parallel_for(
-        planes,
+        n / S,
         [&](int64_t p0, int64_t p1) {
-          for (int64_t p = p0; p < p1; ++p) run_plane(p, 0, S);
+          for (int64_t p = p0; p < p1; ++p) {
+            const int64_t c = p % channels;
+            const float s = sp[c], a = ap[c], b = bp[c];
+            const float* in = src + p * S;
+            float* o = dst + p * S;
+            for (int64_t i = 0; i < S; ++i) {
+              const float y = s * in[i];
+              o[i] = -1.f + static_cast<float>(y >= a) + static_cast<float>(y >= b);
+            }
+          }
         },
         S);
   }

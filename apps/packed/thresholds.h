@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "apps/packed/packed_file.h"
+#include "core/kernels/bitpack.h"
 #include "core/tensor.h"
 #include "layers/module.h"
 #include "quant/quantizer.h"
@@ -47,6 +48,10 @@ struct ChannelThresholds {
 
   /// x: (N, C, ...) with C == channels (or channels == 1) -> same shape, values in {−1, 0, +1}.
   Tensor apply(const Tensor& x) const;
+  /// apply() fused with kernels::pack_binary / pack_ternary (Rows layout) for a 2-D input
+  /// y (N, C): the bit planes of q without the float tensor in between. Ternary planes when
+  /// `ternary`.
+  kernels::PackedMatrix pack_rows(const Tensor& y) const;
   /// q of one value of channel c (tests, validation).
   float value(int64_t c, float y) const;
 

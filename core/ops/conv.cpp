@@ -18,8 +18,8 @@
 // feature maps (P = 64 on LeNet's second layer) still give OpenBLAS a wide matrix; the
 // scratch stays in L2. With G = 1 the GEMM writes straight into the NCHW output. The backward
 // recomputes cols instead of keeping N·CKK·P floats alive between forward and backward.
-// With fewer images than threads (inference on one image) the chunk loop runs on the calling
-// thread and OpenBLAS parallelises each GEMM itself.
+// With one chunk (a single image, or one thread) the loop runs outside any parallel region:
+// OpenBLAS parallelises each GEMM itself and im2col/col2im are split over rows/channels.
 
 namespace lowbit {
 
@@ -47,6 +47,10 @@ int64_t images_per_gemm(const ConvGeom& g, int64_t n) {
 /// Calls fn(t, n0, n1) for T contiguous chunks [n0, n1) of [0, n), one per thread.
 template <class Fn>
 void for_each_chunk(int64_t T, int64_t n, int64_t cost_per_image, Fn&& fn) {
+  if (T == 1) {  // outside any parallel region, so OpenBLAS may use every thread
+    fn(int64_t{0}, int64_t{0}, n);
+    return;
+  }
   kernels::parallel_for(
       T,
       [&](int64_t t0, int64_t t1) {
@@ -57,6 +61,23 @@ void for_each_chunk(int64_t T, int64_t n, int64_t cost_per_image, Fn&& fn) {
 
 std::unique_ptr<float[]> scratch(int64_t n) {
   return std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n));
+}
+
+/// im2col of image x into columns [j·P, (j+1)·P) of cols (row stride L). Split over rows
+/// with OpenMP when `split` (the caller is not inside a parallel region).
+void im2col_image(const float* x, const ConvGeom& g, float* cols, int64_t L, bool split) {
+  if (!split) return kernels::im2col(x, g, cols, L);
+  kernels::parallel_for(
+      g.col_rows(), [&](int64_t r0, int64_t r1) { kernels::im2col(x, g, cols, L, r0, r1); },
+      g.col_cols());
+}
+
+/// col2im into image x, split over channels when `split`.
+void col2im_image(const float* cols, const ConvGeom& g, int64_t L, float* x, bool split) {
+  if (!split) return kernels::col2im(cols, g, L, x);
+  kernels::parallel_for(
+      g.C, [&](int64_t c0, int64_t c1) { kernels::col2im(cols, g, L, x, c0, c1); },
+      g.KH * g.KW * g.col_cols());
 }
 
 }  // namespace
@@ -97,7 +118,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
         const int64_t gs = std::min(G, n1 - nb), L = gs * P;
         if (cols)
           for (int64_t j = 0; j < gs; ++j)
-            kernels::im2col(xp + (nb + j) * img, g, cols.get() + j * P, L);
+            im2col_image(xp + (nb + j) * img, g, cols.get() + j * P, L, T == 1);
         const float* B = cols ? cols.get() : xp + nb * img;
         if (G == 1) {  // straight into y_n (OC, P), bias as the GEMM's initial C
           float* yn = yp + nb * OC * P;
@@ -156,7 +177,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
             if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK)
               if (cols)
                 for (int64_t j = 0; j < gs; ++j)
-                  kernels::im2col(xp + (nb + j) * img, g, cols.get() + j * P, L);
+                  im2col_image(xp + (nb + j) * img, g, cols.get() + j * P, L, T == 1);
               kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc,
                              cols ? cols.get() : xp + nb * img, nb == n0 ? 0.f : 1.f, gw);
             }
@@ -166,7 +187,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
                              gcols ? gcols.get() : gxn);
               if (gcols)
                 for (int64_t j = 0; j < gs; ++j)
-                  kernels::col2im(gcols.get() + j * P, g, L, gxn + j * img);
+                  col2im_image(gcols.get() + j * P, g, L, gxn + j * img, T == 1);
             }
             if (need_b) {
               float* gb = gb_parts.data() + t * OC;

@@ -159,6 +159,7 @@ TEST_CASE("conv2d: forward matches a direct loop") {
       {{2, 4, 6, 5}, {5, 4, 1, 1}, 1, 0, true},     // 1×1: the no-im2col path
       {{2, 4, 6, 5}, {5, 4, 1, 1}, 2, 1, false},    // 1×1 with stride and padding
       {{8, 8, 16, 16}, {16, 8, 3, 3}, 1, 1, true},  // large enough to run in parallel
+      {{1, 8, 32, 32}, {8, 8, 3, 3}, 1, 1, true},   // one image: im2col split over rows
       {{2, 2, 5, 40}, {3, 2, 3, 4}, 1, 2, true},    // rows wider than one 16-lane chunk
       {{2, 2, 5, 40}, {3, 2, 3, 4}, 3, 1, false},
   };
@@ -204,7 +205,16 @@ TEST_CASE("conv2d: gradients of input, weight and bias") {
     GradCheckOptions every;
     every.max_elements = 128;
     CHECK(check_grad(with_bias(1, 1),
-                     {rand({1, 1, 3, 21}, rng), rand({2, 1, 1, 3}, rng), rand({2}, rng)}, every) > 0);
+                     {rand({1, 1, 3, 21}, rng), rand({2, 1, 1, 3}, rng), rand({2}, rng)},
+                     every) > 0);
+  }
+  SUBCASE("one image large enough to split im2col/col2im across threads") {
+    GradCheckOptions input_only;  // a few entries: each evaluation forks threads
+    input_only.only = {0};
+    input_only.max_elements = 24;
+    CHECK(check_grad(with_bias(1, 1),
+                     {rand({1, 8, 24, 24}, rng), rand({4, 8, 3, 3}, rng), rand({4}, rng)},
+                     input_only) > 0);
   }
   SUBCASE("1x1 kernel") {
     CHECK(check_grad(with_bias(1, 0),
