@@ -24,20 +24,22 @@ namespace lowbit {
 
 /// AP2 of one float. Exact: for a normal x = m·2^e (1 ≤ m < 2), log2|x| = e + log2 m rounds
 /// up iff m ≥ √2, decided on the mantissa bits (the float just above √2 has mantissa
-/// 0x3504F4), so no log/exp is evaluated. Zero, ±inf and NaN map to themselves; subnormals
-/// go through std::log2; a result beyond the float range is ±inf.
+/// 0x3504F4), so no log/exp is evaluated. Subnormals are scaled by 2^64 into the normal
+/// range first (exact both ways, the result being a power of two ≥ 2^-149). Zero and ±inf
+/// map to themselves, NaN to NaN; a result beyond the float range is ±inf.
+/// Branch-free (selects only), so loops over tensors vectorize: shift-based AdaMax calls it
+/// once per weight per step.
 inline float ap2(float x) {
-  const uint32_t bits = std::bit_cast<uint32_t>(x);
+  const uint32_t raw = std::bit_cast<uint32_t>(x);
+  const bool subnormal = (raw & 0x7F800000u) == 0 && (raw & 0x7FFFFFu) != 0;
+  const uint32_t bits = std::bit_cast<uint32_t>(subnormal ? x * 0x1p64f : x);
   const uint32_t exponent = (bits >> 23) & 0xFFu;
-  if (exponent == 0xFFu) return x;  // inf, NaN
-  if (exponent == 0) {              // ±0 and subnormals
-    if ((bits & 0x7FFFFFu) == 0) return x;
-    return std::copysign(std::exp2(std::round(std::log2(std::fabs(x)))), x);
-  }
   const uint32_t up = (bits & 0x7FFFFFu) >= 0x3504F4u ? 1u : 0u;
-  const uint32_t e = exponent + up;
-  if (e >= 0xFFu) return std::copysign(INFINITY, x);
-  return std::bit_cast<float>((bits & 0x80000000u) | (e << 23));
+  // exponent 0xFE rounding up gives 0xFF with a zero mantissa: ±inf, as wanted.
+  const uint32_t e = exponent == 0xFFu ? exponent : exponent + up;
+  const float r = std::bit_cast<float>((bits & 0x80000000u) | (e << 23));
+  const float scaled = subnormal ? r * 0x1p-64f : r;
+  return exponent == 0xFFu && (bits & 0x7FFFFFu) != 0 ? x : scaled;  // NaN stays NaN
 }
 
 /// Elementwise AP2 into a new tensor (a plain loop: a few bit operations per element, and
