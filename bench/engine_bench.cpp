@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/heap.h"
 #include "core/core.h"
 #include "datasets/data_loader.h"
 #include "datasets/idx.h"
@@ -69,6 +70,7 @@ double time_net(const json& spec, const DataLoader& loader, int steps, int warmu
 }  // namespace
 
 int main(int argc, char** argv) {
+  lowbit::keep_freed_memory();  // as the lowbit command does
   int steps = 50;
   std::string root = "data/mnist";
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -4,8 +4,10 @@
 
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
+#include "core/heap.h"
 
 int main(int argc, char** argv) {
+  lowbit::keep_freed_memory();
   CLI::App app{"lowbit: train binary, ternary and low-bit neural networks from JSON experiments"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
@@ -14,6 +16,7 @@ int main(int argc, char** argv) {
   lowbit::cli::add_compress_command(app);
   lowbit::cli::add_export_command(app);
   lowbit::cli::add_bench_command(app);
+  lowbit::cli::add_table_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include "apps/experiment/progress.h"
 #include "apps/experiment/trainer.h"
 #include "apps/lowbit/commands.h"
+#include "apps/lowbit/openblas_hint.h"
 #include "core/check.h"
 #include "core/threads.h"
 #include "quant/summary.h"
@@ -44,6 +45,7 @@ void run_train(const TrainArgs& args) {
   std::cout << "lowbit train: " << cfg.name << " (" << cfg.data.dataset << ": " << ex->train.size()
             << " train, " << ex->val.size() << " val, " << ex->test.size() << " test; "
             << num_threads() << " threads)\n";
+  hint_if_openblas_underuses_cpu(std::cerr);
   print_summary(std::cout, summarize(*ex->model, ex->image_shape));
   std::cout << std::flush;
   install_interrupt_handler();
