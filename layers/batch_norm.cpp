@@ -28,12 +28,12 @@ nlohmann::json BatchNormOptions::to_json() const {
           {"affine", affine}};
 }
 
-BatchNorm::BatchNorm(BatchNormOptions options, int64_t input_dim)
-    : options_(std::move(options)), input_dim_(input_dim) {
+BatchNormLayer::BatchNormLayer(BatchNormOptions options, std::string_view layer)
+    : options_(std::move(options)) {
   const auto& o = options_;
-  LB_CHECK(o.num_features > 0, "BatchNorm: num_features must be > 0, got ", o.num_features);
-  LB_CHECK(o.eps > 0 && std::isfinite(o.eps), "BatchNorm: eps must be > 0, got ", o.eps);
-  LB_CHECK(o.momentum >= 0 && o.momentum <= 1, "BatchNorm: momentum must be in [0, 1], got ",
+  LB_CHECK(o.num_features > 0, layer, ": num_features must be > 0, got ", o.num_features);
+  LB_CHECK(o.eps > 0 && std::isfinite(o.eps), layer, ": eps must be > 0, got ", o.eps);
+  LB_CHECK(o.momentum >= 0 && o.momentum <= 1, layer, ": momentum must be in [0, 1], got ",
            o.momentum);
   if (o.affine) {
     weight_ = register_parameter("weight", Tensor::ones({o.num_features}));
@@ -43,22 +43,31 @@ BatchNorm::BatchNorm(BatchNormOptions options, int64_t input_dim)
   running_var_ = register_buffer("running_var", Tensor::ones({o.num_features}));
 }
 
+void BatchNormLayer::check_batch_statistics(const Var& x) const {
+  LB_CHECK(!is_training() || x.numel() / options_.num_features > 1, type(),
+           ": training mode needs more than one value per channel, got input ", x.shape(),
+           " (use a batch size > 1 or call eval())");
+}
+
+BatchNormArgs BatchNormLayer::op_args() const {
+  return {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps};
+}
+
+nlohmann::json BatchNormLayer::config() const { return options_.to_json(); }
+
+BatchNorm::BatchNorm(BatchNormOptions options, int64_t input_dim)
+    : BatchNormLayer(std::move(options), "BatchNorm"), input_dim_(input_dim) {}
+
 Var BatchNorm::forward(const Var& x) {
-  const int64_t c = options_.num_features;
+  const int64_t c = options().num_features;
   LB_CHECK(x.dim() == input_dim_ && x.size(1) == c, type(), "(num_features=", c,
            "): expected input ", input_dim_ == 2 ? "(N, " : "(N, ", c,
            input_dim_ == 2 ? ")" : ", H, W)", ", got ", x.shape(),
            input_dim_ == 2 && x.dim() == 4 ? "; use batch_norm2d after a convolution" : "",
            input_dim_ == 4 && x.dim() == 2 ? "; use batch_norm1d after a linear layer" : "");
-  LB_CHECK(!is_training() || x.numel() / c > 1, type(),
-           ": training mode needs more than one value per channel, got input ", x.shape(),
-           " (use a batch size > 1 or call eval())");
-  return batch_norm(
-      x, weight_, bias_, running_mean_, running_var_,
-      {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps});
+  check_batch_statistics(x);
+  return batch_norm(x, weight(), bias(), running_mean(), running_var(), op_args());
 }
-
-nlohmann::json BatchNorm::config() const { return options_.to_json(); }
 
 ModulePtr BatchNorm1d::from_json(const nlohmann::json& spec, Rng&, const std::string& path) {
   return std::make_shared<BatchNorm1d>(BatchNormOptions::from_json(spec, path));

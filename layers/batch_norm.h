@@ -8,7 +8,9 @@
 ///        "affine": true}   (batch_norm1d likewise, for (N, C) inputs)
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 
+#include "core/ops.h"
 #include "layers/module.h"
 
 namespace lowbit {
@@ -26,16 +28,14 @@ struct BatchNormOptions {
   nlohmann::json to_json() const;
 };
 
-/// Shared implementation of BatchNorm1d and BatchNorm2d.
-/// y = (x − μ)/√(σ² + eps)·weight + bias per channel (dimension 1). Training: μ, σ² of the
-/// batch (biased σ² normalises, unbiased σ² updates running_var) and the running buffers are
-/// updated in place; eval: running_mean, running_var.
-/// Parameters: "weight", "bias" (C) when affine. Buffers: "running_mean" (C, init 0),
-/// "running_var" (C, init 1).
-class BatchNorm : public Module {
+/// What every batch-norm layer holds, whatever its arithmetic: the options (checked at
+/// construction), the affine parameters "weight", "bias" (C) when affine and the buffers
+/// "running_mean" (C, init 0), "running_var" (C, init 1). Subclasses: BatchNorm (PyTorch's
+/// op) and ShiftBatchNorm (layers/shift_batch_norm.h, BinaryNet's power-of-two op), which
+/// therefore have the same parameter and buffer names in checkpoints.
+class BatchNormLayer : public Module {
  public:
   nlohmann::json config() const override;
-  Var forward(const Var& x) override;
 
   const BatchNormOptions& options() const { return options_; }
   const Var& weight() const { return weight_; }
@@ -44,14 +44,34 @@ class BatchNorm : public Module {
   const Tensor& running_var() const { return running_var_; }
 
  protected:
+  /// `layer` ("BatchNorm") starts the messages of the option checks.
+  BatchNormLayer(BatchNormOptions options, std::string_view layer);
+  /// Throws, naming type(), when training on an input with one value per channel (its
+  /// batch variance is undefined).
+  void check_batch_statistics(const Var& x) const;
+  /// The op's arguments in the current train/eval mode.
+  BatchNormArgs op_args() const;
+
+ private:
+  BatchNormOptions options_;
+  Var weight_, bias_;
+  Tensor running_mean_, running_var_;
+};
+
+/// Shared implementation of BatchNorm1d and BatchNorm2d.
+/// y = (x − μ)/√(σ² + eps)·weight + bias per channel (dimension 1). Training: μ, σ² of the
+/// batch (biased σ² normalises, unbiased σ² updates running_var) and the running buffers are
+/// updated in place; eval: running_mean, running_var.
+class BatchNorm : public BatchNormLayer {
+ public:
+  Var forward(const Var& x) override;
+
+ protected:
   /// input_dim: 2 for (N, C), 4 for (N, C, H, W).
   BatchNorm(BatchNormOptions options, int64_t input_dim);
 
  private:
-  BatchNormOptions options_;
   int64_t input_dim_;
-  Var weight_, bias_;
-  Tensor running_mean_, running_var_;
 };
 
 /// x: (N, C) -> (N, C), statistics over N.

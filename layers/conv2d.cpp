@@ -33,12 +33,7 @@ nlohmann::json Conv2dOptions::to_json() const {
 
 Conv2d::Conv2d(Conv2dOptions options, Rng& rng) : options_(std::move(options)) {
   const auto& o = options_;
-  LB_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0 && o.stride > 0 &&
-               o.padding >= 0,
-           "Conv2d: expected positive in_channels, out_channels, kernel_size, stride and "
-           "padding >= 0, got ",
-           o.in_channels, ", ", o.out_channels, ", ", o.kernel_size, ", ", o.stride, ", ",
-           o.padding);
+  detail::check_conv2d_options("Conv2d", o);
   const Shape w_shape{o.out_channels, o.in_channels, o.kernel_size, o.kernel_size};
   const int64_t fan_in = o.in_channels * o.kernel_size * o.kernel_size;
   if (o.weight_init == "kaiming_uniform") {
@@ -55,11 +50,7 @@ Conv2d::Conv2d(Conv2dOptions options, Rng& rng) : options_(std::move(options)) {
 
 Var Conv2d::forward(const Var& x) {
   const auto& o = options_;
-  LB_CHECK(x.dim() == 4 && x.size(1) == o.in_channels, "conv2d(in_channels=", o.in_channels,
-           "): expected input (N, ", o.in_channels, ", H, W), got ", x.shape());
-  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size && x.size(3) + 2 * o.padding >= o.kernel_size,
-           "conv2d(kernel_size=", o.kernel_size, ", padding=", o.padding, "): input ", x.shape(),
-           " is smaller than the kernel");
+  detail::check_conv2d_input(type(), x, o);
   return conv2d(x, weight_, bias_, {.stride = o.stride, .padding = o.padding});
 }
 

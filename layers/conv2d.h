@@ -8,7 +8,9 @@
 ///        "stride": 1, "padding": 1, "bias": true, "weight_init": "kaiming_uniform"}
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 
+#include "core/check.h"
 #include "layers/module.h"
 
 namespace lowbit {
@@ -46,5 +48,37 @@ class Conv2d : public Module {
   Conv2dOptions options_;
   Var weight_, bias_;
 };
+
+namespace detail {
+
+// The geometry checks of Conv2d, shared with QuantConv2d (quant/quant_conv2d.h), whose
+// options have the same five fields; templates because the two options structs are
+// otherwise unrelated (QuantConv2dOptions derives from QuantLayerOptions).
+
+/// Positive in_channels, out_channels, kernel_size and stride, padding >= 0; the message
+/// starts with `layer` ("Conv2d").
+template <class Options>
+void check_conv2d_options(std::string_view layer, const Options& o) {
+  LB_CHECK(o.in_channels > 0 && o.out_channels > 0 && o.kernel_size > 0 && o.stride > 0 &&
+               o.padding >= 0,
+           layer,
+           ": expected positive in_channels, out_channels, kernel_size, stride and "
+           "padding >= 0, got ",
+           o.in_channels, ", ", o.out_channels, ", ", o.kernel_size, ", ", o.stride, ", ",
+           o.padding);
+}
+
+/// x is (N, in_channels, H, W) and the padded input is at least the kernel; messages start
+/// with `type` ("conv2d(in_channels=3): ...").
+template <class Options>
+void check_conv2d_input(std::string_view type, const Var& x, const Options& o) {
+  LB_CHECK(x.dim() == 4 && x.size(1) == o.in_channels, type, "(in_channels=", o.in_channels,
+           "): expected input (N, ", o.in_channels, ", H, W), got ", x.shape());
+  LB_CHECK(x.size(2) + 2 * o.padding >= o.kernel_size && x.size(3) + 2 * o.padding >= o.kernel_size,
+           type, "(kernel_size=", o.kernel_size, ", padding=", o.padding, "): input ", x.shape(),
+           " is smaller than the kernel");
+}
+
+}  // namespace detail
 
 }  // namespace lowbit

@@ -174,33 +174,16 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
 
 // ---- the layer
 
-ShiftBatchNorm::ShiftBatchNorm(BatchNormOptions options) : options_(std::move(options)) {
-  const auto& o = options_;
-  LB_CHECK(o.num_features > 0, "ShiftBatchNorm: num_features must be > 0, got ", o.num_features);
-  LB_CHECK(o.eps > 0 && std::isfinite(o.eps), "ShiftBatchNorm: eps must be > 0, got ", o.eps);
-  LB_CHECK(o.momentum >= 0 && o.momentum <= 1, "ShiftBatchNorm: momentum must be in [0, 1], got ",
-           o.momentum);
-  if (o.affine) {
-    weight_ = register_parameter("weight", Tensor::ones({o.num_features}));
-    bias_ = register_parameter("bias", Tensor::zeros({o.num_features}));
-  }
-  running_mean_ = register_buffer("running_mean", Tensor::zeros({o.num_features}));
-  running_var_ = register_buffer("running_var", Tensor::ones({o.num_features}));
-}
+ShiftBatchNorm::ShiftBatchNorm(BatchNormOptions options)
+    : BatchNormLayer(std::move(options), "ShiftBatchNorm") {}
 
 Var ShiftBatchNorm::forward(const Var& x) {
-  const int64_t c = options_.num_features;
+  const int64_t c = options().num_features;
   LB_CHECK((x.dim() == 2 || x.dim() == 4) && x.size(1) == c, "shift_batch_norm(num_features=", c,
            "): expected input (N, ", c, ") or (N, ", c, ", H, W), got ", x.shape());
-  LB_CHECK(!is_training() || x.numel() / c > 1,
-           "shift_batch_norm: training mode needs more than one value per channel, got input ",
-           x.shape(), " (use a batch size > 1 or call eval())");
-  return shift_batch_norm(
-      x, weight_, bias_, running_mean_, running_var_,
-      {.training = is_training(), .momentum = options_.momentum, .eps = options_.eps});
+  check_batch_statistics(x);
+  return shift_batch_norm(x, weight(), bias(), running_mean(), running_var(), op_args());
 }
-
-nlohmann::json ShiftBatchNorm::config() const { return options_.to_json(); }
 
 ModulePtr ShiftBatchNorm::from_json(const nlohmann::json& spec, Rng&, const std::string& path) {
   return std::make_shared<ShiftBatchNorm>(BatchNormOptions::from_json(spec, path));

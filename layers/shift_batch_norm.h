@@ -33,24 +33,12 @@
 
 namespace lowbit {
 
-class ShiftBatchNorm final : public Module {
+class ShiftBatchNorm final : public BatchNormLayer {
  public:
   explicit ShiftBatchNorm(BatchNormOptions options);
   Var forward(const Var& x) override;
   std::string_view type() const override { return "shift_batch_norm"; }
-  nlohmann::json config() const override;
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
-
-  const BatchNormOptions& options() const { return options_; }
-  const Var& weight() const { return weight_; }
-  const Var& bias() const { return bias_; }
-  const Tensor& running_mean() const { return running_mean_; }
-  const Tensor& running_var() const { return running_var_; }
-
- private:
-  BatchNormOptions options_;
-  Var weight_, bias_;
-  Tensor running_mean_, running_var_;
 };
 
 /// The SBN op itself (used by ShiftBatchNorm::forward). x: (N, C) or (N, C, H, W); gamma,

@@ -4,55 +4,31 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/check.h"
-#include "core/json_args.h"
 #include "core/kernels/parallel.h"
+#include "optim/adam_family.h"
 
 namespace lowbit {
 
 AdaMaxOptions AdaMaxOptions::from_json(const nlohmann::json& spec, const std::string& path) {
-  JsonArgs a(spec, path);
-  a.allow({"name"});
-  AdaMaxOptions o;
-  o.lr = a.non_negative("lr", o.lr);
-  o.beta1 = a.number_in("beta1", 0.0, std::nextafter(1.0, 0.0), o.beta1);
-  o.beta2 = a.number_in("beta2", 0.0, std::nextafter(1.0, 0.0), o.beta2);
-  o.eps = a.positive("eps", o.eps);
-  o.weight_decay = a.non_negative("weight_decay", o.weight_decay);
-  a.finish();
-  return o;
+  return detail::adam_family_options_from_json(spec, path, AdaMaxOptions{});
 }
 
-nlohmann::json AdaMaxOptions::to_json() const {
-  return {
-      {"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
-}
+nlohmann::json AdaMaxOptions::to_json() const { return detail::adam_family_options_to_json(*this); }
 
 AdaMax::AdaMax(std::vector<Var> params, std::vector<float> lr_scales, AdaMaxOptions options)
     : Optimizer(std::move(params), std::move(lr_scales), options.lr), options_(options) {
-  const auto& o = options_;
-  LB_CHECK(o.beta1 >= 0 && o.beta1 < 1, "AdaMax: beta1 must be in [0, 1), got ", o.beta1);
-  LB_CHECK(o.beta2 >= 0 && o.beta2 < 1, "AdaMax: beta2 must be in [0, 1), got ", o.beta2);
-  LB_CHECK(o.eps > 0, "AdaMax: eps must be > 0, got ", o.eps);
-  LB_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0,
-           "AdaMax: weight_decay must be >= 0, got ", o.weight_decay);
-  for (size_t i = 0; i < this->params().size(); ++i) {
-    exp_avg_.push_back(add_state(i, "exp_avg"));
-    exp_inf_.push_back(add_state(i, "exp_inf"));
-  }
+  detail::check_adam_family_options("AdaMax", options_);
+  exp_avg_ = add_state_for_each_param("exp_avg");
+  exp_inf_ = add_state_for_each_param("exp_inf");
 }
 
 void AdaMax::step() {
-  count_step();
   const auto& o = options_;
   const float b1 = static_cast<float>(o.beta1), one_minus_b1 = static_cast<float>(1 - o.beta1);
   const float b2 = static_cast<float>(o.beta2);
   const float eps = static_cast<float>(o.eps);
   const float wd = static_cast<float>(o.weight_decay);
-  for (size_t i = 0; i < params().size(); ++i) {
-    const Tensor g = params()[i].grad();
-    if (!g.defined()) continue;
-    const int64_t t = next_param_step(i);
+  for_each_param_with_grad([&](size_t i, const Tensor& g, int64_t t) {
     const double clr = lr() * lr_scale(i) / (1 - std::pow(o.beta1, double(t)));
     const float neg_clr = static_cast<float>(-clr);
     float* __restrict w = params()[i].data().data();
@@ -78,7 +54,7 @@ void AdaMax::step() {
           }
         },
         6);
-  }
+  });
 }
 
 nlohmann::json AdaMax::config() const { return options_.to_json(); }

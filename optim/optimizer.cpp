@@ -42,6 +42,12 @@ Tensor& Optimizer::add_state(size_t i, std::string name) {
   return state_[i].back().second;
 }
 
+std::vector<Tensor> Optimizer::add_state_for_each_param(const std::string& name) {
+  std::vector<Tensor> buffers;
+  for (size_t i = 0; i < params_.size(); ++i) buffers.push_back(add_state(i, name));
+  return buffers;
+}
+
 namespace {
 constexpr int64_t kExactFloatInt = int64_t{1} << 24;
 }

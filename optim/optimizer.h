@@ -76,10 +76,24 @@ class Optimizer {
  protected:
   /// Adds a zero-initialised state buffer of parameter i's shape; call from constructors.
   Tensor& add_state(size_t i, std::string name);
+  /// add_state(i, name) for every parameter i; the buffers, indexed by parameter.
+  std::vector<Tensor> add_state_for_each_param(const std::string& name);
   /// Increments and returns parameter i's step count (PyTorch's state["step"]).
   int64_t next_param_step(size_t i) { return ++param_steps_[i]; }
-  /// Called at the start of step().
+  /// Called at the start of step() (for_each_param_with_grad does it).
   void count_step() { ++step_count_; }
+  /// The loop every step() runs: counts the step, then calls update(i, grad, t) for each
+  /// parameter i whose grad() is defined, t being its step count including this update.
+  /// Parameters without a gradient are skipped and keep their count (PyTorch's rule).
+  template <class Update>
+  void for_each_param_with_grad(Update&& update) {
+    count_step();
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const Tensor grad = params_[i].grad();
+      if (!grad.defined()) continue;
+      update(i, grad, next_param_step(i));
+    }
+  }
 
  private:
   std::vector<Var> params_;

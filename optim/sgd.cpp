@@ -36,20 +36,14 @@ SGD::SGD(std::vector<Var> params, std::vector<float> lr_scales, SGDOptions optio
   LB_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0,
            "SGD: weight_decay must be >= 0, got ", o.weight_decay);
   LB_CHECK(!o.nesterov || o.momentum > 0, "SGD: Nesterov momentum requires momentum > 0");
-  if (o.momentum > 0)
-    for (size_t i = 0; i < this->params().size(); ++i)
-      momentum_.push_back(add_state(i, "momentum_buffer"));
+  if (o.momentum > 0) momentum_ = add_state_for_each_param("momentum_buffer");
 }
 
 void SGD::step() {
-  count_step();
   const float wd = static_cast<float>(options_.weight_decay);
   const float mu = static_cast<float>(options_.momentum);
   const bool nesterov = options_.nesterov;
-  for (size_t i = 0; i < params().size(); ++i) {
-    const Tensor g = params()[i].grad();
-    if (!g.defined()) continue;
-    next_param_step(i);
+  for_each_param_with_grad([&](size_t i, const Tensor& g, int64_t) {
     const float neg_lr = static_cast<float>(-(lr() * lr_scale(i)));
     float* __restrict w = params()[i].data().data();
     const float* __restrict gp = g.data();
@@ -79,7 +73,7 @@ void SGD::step() {
           }
         },
         4);
-  }
+  });
 }
 
 nlohmann::json SGD::config() const { return options_.to_json(); }

@@ -4,58 +4,42 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/check.h"
-#include "core/json_args.h"
 #include "core/kernels/parallel.h"
+#include "optim/adam_family.h"
 #include "quant/ap2.h"
 
 namespace lowbit {
 
 ShiftAdaMaxOptions ShiftAdaMaxOptions::from_json(const nlohmann::json& spec,
                                                  const std::string& path) {
-  JsonArgs a(spec, path);
-  a.allow({"name"});
-  ShiftAdaMaxOptions o;
-  o.lr = a.non_negative("lr", o.lr);
-  o.beta1 = a.number_in("beta1", 0.0, std::nextafter(1.0, 0.0), o.beta1);
-  o.beta2 = a.number_in("beta2", 0.0, std::nextafter(1.0, 0.0), o.beta2);
-  o.eps = a.positive("eps", o.eps);
-  o.weight_decay = a.non_negative("weight_decay", o.weight_decay);
-  a.finish();
-  return o;
+  return detail::adam_family_options_from_json(
+      spec, path, ShiftAdaMaxOptions{}, [](JsonArgs& a, ShiftAdaMaxOptions& o) {
+        o.ap2_state = a.boolean("ap2_state", o.ap2_state);
+      });
 }
 
 nlohmann::json ShiftAdaMaxOptions::to_json() const {
-  return {
-      {"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay}};
+  nlohmann::json j = detail::adam_family_options_to_json(*this);
+  j["ap2_state"] = ap2_state;
+  return j;
 }
 
 ShiftAdaMax::ShiftAdaMax(std::vector<Var> params, std::vector<float> lr_scales,
                          ShiftAdaMaxOptions options)
     : Optimizer(std::move(params), std::move(lr_scales), options.lr), options_(options) {
-  const auto& o = options_;
-  LB_CHECK(o.beta1 >= 0 && o.beta1 < 1, "ShiftAdaMax: beta1 must be in [0, 1), got ", o.beta1);
-  LB_CHECK(o.beta2 >= 0 && o.beta2 < 1, "ShiftAdaMax: beta2 must be in [0, 1), got ", o.beta2);
-  LB_CHECK(o.eps > 0, "ShiftAdaMax: eps must be > 0, got ", o.eps);
-  LB_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0,
-           "ShiftAdaMax: weight_decay must be >= 0, got ", o.weight_decay);
-  for (size_t i = 0; i < this->params().size(); ++i) {
-    exp_avg_.push_back(add_state(i, "exp_avg"));
-    exp_inf_.push_back(add_state(i, "exp_inf"));
-  }
+  detail::check_adam_family_options("ShiftAdaMax", options_);
+  exp_avg_ = add_state_for_each_param("exp_avg");
+  exp_inf_ = add_state_for_each_param("exp_inf");
 }
 
 void ShiftAdaMax::step() {
-  count_step();
   const auto& o = options_;
   const float b1 = static_cast<float>(o.beta1), one_minus_b1 = static_cast<float>(1 - o.beta1);
   const float b2 = static_cast<float>(o.beta2);
   const float eps = static_cast<float>(o.eps);
   const float wd = static_cast<float>(o.weight_decay);
-  for (size_t i = 0; i < params().size(); ++i) {
-    const Tensor g = params()[i].grad();
-    if (!g.defined()) continue;
-    const int64_t t = next_param_step(i);
+  const bool ap2_state = o.ap2_state;
+  for_each_param_with_grad([&](size_t i, const Tensor& g, int64_t t) {
     // BinaryNet Alg. 4: the bias-corrected step size is rounded to a power of two.
     const float step_size =
         ap2(static_cast<float>(lr() / (1 - std::pow(o.beta1, double(t))))) * lr_scale(i);
@@ -70,13 +54,14 @@ void ShiftAdaMax::step() {
             const float gj = gp[j] + wd * w[j];
             const float mj = m[j] * b1 + one_minus_b1 * gj;
             const float vj = std::max(v[j] * b2, std::fabs(gj));
+            const float denom = ap2(vj) + eps;
             m[j] = mj;
-            v[j] = vj;
-            w[j] -= step_size * mj / (ap2(vj) + eps);
+            v[j] = ap2_state ? denom : vj;
+            w[j] -= step_size * mj / denom;
           }
         },
         8);
-  }
+  });
 }
 
 nlohmann::json ShiftAdaMax::config() const { return options_.to_json(); }

@@ -45,6 +45,67 @@ void attach_quantizer_state(Module& owner, const std::string& name, const Quanti
   owner.register_module(name, std::make_shared<QuantizerState>(q, rng));
 }
 
+// ---- QuantLayerOptions
+
+void QuantLayerOptions::read_json(JsonArgs& a) {
+  bias = a.boolean("bias", bias);
+  weight_init = a.choice("weight_init", detail::quant_weight_inits(), weight_init);
+  input_quantizer = detail::read_quantizer(a, "input_quantizer");
+  weight_quantizer = detail::read_quantizer(a, "weight_quantizer");
+  clip_latent = detail::read_clip_latent(a);
+  glorot_lr_scale = a.boolean("glorot_lr_scale", glorot_lr_scale);
+}
+
+void QuantLayerOptions::write_json(nlohmann::json& j) const {
+  j["bias"] = bias;
+  j["weight_init"] = weight_init;
+  j["input_quantizer"] = detail::quantizer_or_null(input_quantizer);
+  j["weight_quantizer"] = detail::quantizer_or_null(weight_quantizer);
+  j["clip_latent"] = detail::clip_latent_to_json(clip_latent);
+  j["glorot_lr_scale"] = glorot_lr_scale;
+}
+
+// ---- LatentQuantLayer
+
+void LatentQuantLayer::init_weights(std::string_view layer, const Shape& w_shape,
+                                    int64_t fan_in, int64_t fan_out, Rng& rng) {
+  const QuantLayerOptions& o = quant_options();
+  LB_CHECK(o.clip_latent >= 0, layer, ": clip_latent must be >= 0 (0: none), got ",
+           o.clip_latent);
+  Tensor w, b;
+  detail::init_quant_weights(o.weight_init, w_shape, fan_in, o.bias, rng, w, b);
+  const float lr_scale = o.glorot_lr_scale ? glorot_lr_scale(fan_in, fan_out) : 1.f;
+  weight_ = register_parameter("weight", w, lr_scale);
+  if (o.bias) bias_ = register_parameter("bias", b);
+  attach_quantizer_state(*this, "input_quantizer", o.input_quantizer, rng);
+  attach_quantizer_state(*this, "weight_quantizer", o.weight_quantizer, rng);
+}
+
+LatentQuantLayer::QuantizedOperands LatentQuantLayer::quantize_operands(
+    const Var& x, const InputWindow& window) const {
+  const QuantLayerOptions& o = quant_options();
+  QuantizedOperands q{.input = x, .weight = weight_, .input_scale = Var()};
+  if (o.input_quantizer) {
+    o.input_quantizer->set_training(is_training());
+    q.input = (*o.input_quantizer)(x);
+    q.input_scale = o.input_quantizer->output_scale(x, window);
+  }
+  if (o.weight_quantizer) {
+    o.weight_quantizer->set_training(is_training());
+    q.weight = (*o.weight_quantizer)(weight_);
+  }
+  return q;
+}
+
+void LatentQuantLayer::after_step() {
+  const float clip = quant_options().clip_latent;
+  if (clip > 0) detail::clamp_in_place(weight_.data(), clip);
+}
+
+void LatentQuantLayer::pretty_print(std::ostream& os) const {
+  detail::print_flat(os, type(), config());
+}
+
 }  // namespace lowbit
 
 // ---- shared by QuantLinear and QuantConv2d (quant/internal/layer_common.h)

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -52,4 +54,44 @@ TEST_CASE("shift_adamax from JSON") {
   CHECK_THROWS_AS(make_optimizer(nlohmann::json{{"name", "shift_adamax"}, {"beta1", 1.5}}, {w}, {},
                                  "train.optimizer"),
                   Error);
+}
+
+TEST_CASE("shift_adamax ap2_state: v is stored as AP2(v) + eps and does not decay") {
+  // The Torch code's rule. Step 1, g = 0.3: v = 0.3 -> stored AP2(0.3) + ε = 0.25 + ε;
+  // w = 1 − 1·0.03/(0.25 + ε). Step 2, g = 0.1: v = max(0.999·(0.25 + ε), 0.1) = 0.24975,
+  // whose AP2 is 0.25 again (an exact v would be 0.2997 -> 0.25 too, but keeps decaying).
+  const float eps = 7.450580596923828e-09f;
+  Var w(Tensor::from_vector({1}, {1.f}), true);
+  ShiftAdaMax opt({w}, {1.f}, {.lr = 0.1, .ap2_state = true});
+  w.set_grad(Tensor::from_vector({1}, {0.3f}));
+  opt.step();
+  CHECK(w.data().to_vector()[0] == doctest::Approx(1.0 - 0.03 / 0.25).epsilon(1e-6));
+  auto stored_v = [&] {
+    for (auto& [name, t] : opt.state_tensors())
+      if (name == "optim.0.exp_inf") return t.to_vector()[0];
+    FAIL("no exp_inf state");
+    return 0.f;
+  };
+  CHECK(stored_v() == 0.25f + eps);
+  // 300 steps of a tiny gradient: an exact v would decay to 0.3·0.999^300 ≈ 0.222 (AP2 0.25,
+  // then 0.125 after ~350 more); the stored AP2 value stays at 0.25 + ε.
+  for (int i = 0; i < 700; ++i) {
+    w.set_grad(Tensor::from_vector({1}, {1e-6f}));
+    opt.step();
+  }
+  CHECK(stored_v() == 0.25f + eps);
+  CHECK(optimizer_to_json(opt)["ap2_state"] == true);
+}
+
+TEST_CASE("shift_adamax without ap2_state: v decays by beta2 each step") {
+  Var w(Tensor::from_vector({1}, {1.f}), true);
+  ShiftAdaMax opt({w}, {1.f}, {.lr = 0.1});
+  w.set_grad(Tensor::from_vector({1}, {0.3f}));
+  opt.step();
+  for (int i = 0; i < 700; ++i) {
+    w.set_grad(Tensor::from_vector({1}, {1e-6f}));
+    opt.step();
+  }
+  for (auto& [name, t] : opt.state_tensors())
+    if (name == "optim.0.exp_inf") CHECK(t.to_vector()[0] == doctest::Approx(0.3 * std::pow(0.999, 700)).epsilon(1e-4));
 }
