@@ -11,9 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=${1:-$(nproc)}
-echo "threads=$T OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>}"
-ours=$(OMP_WAIT_POLICY=PASSIVE LOWBIT_NUM_THREADS=$T build/bench/engine_bench)
-theirs=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_reference.py --threads "$T")
+# Steps timed per net (after warm-up); this 2-core VM is noisy, so more than the programs' 50.
+STEPS=${STEPS:-200}
+echo "threads=$T steps=$STEPS OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-<unset>}"
+ours=$(OMP_WAIT_POLICY=PASSIVE LOWBIT_NUM_THREADS=$T build/bench/engine_bench --steps "$STEPS")
+theirs=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_reference.py --threads "$T" --steps "$STEPS")
 echo "$ours"
 echo "$theirs"
 /usr/bin/python3 - "$ours" "$theirs" <<'PY'
