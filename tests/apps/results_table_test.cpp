@@ -1,30 +1,20 @@
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <functional>
 
 #include "apps/experiment/results_table.h"
 #include "core/check.h"
 #include "core/serialize.h"
+#include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 using namespace lowbit;
+using lowbit::testing::error_of;
+using lowbit::testing::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A scratch folder under the system temp dir, removed at the end of each test case.
-struct TempDir {
-  fs::path root = fs::temp_directory_path() / ("lowbit_table_test_" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(root);
-    fs::create_directories(root);
-  }
-  ~TempDir() { fs::remove_all(root); }
-  std::string operator/(const std::string& name) const { return (root / name).string(); }
-};
 
 void write(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
@@ -96,15 +86,6 @@ std::string unfinished_run(const TempDir& tmp, const std::string& name) {
         R"({"epoch":2,"lr":0.01,"seconds":30.0,"train_accuracy":0.95,"train_loss":0.2,"val_accuracy":0.9612})"
         "\n");
   return dir;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -225,7 +206,7 @@ TEST_CASE("results table: folders that are not runs and malformed files give one
 
   // The parent of run folders: the message suggests the glob.
   finished_run(tmp, "a", 0.9);
-  CHECK(error_of([&] { read_run(tmp.root.string()); }).find("did you mean " + tmp / "*") !=
+  CHECK(error_of([&] { read_run(tmp.path()); }).find("did you mean " + tmp / "*") !=
         std::string::npos);
 
   // Malformed metrics.json: file, line and column.

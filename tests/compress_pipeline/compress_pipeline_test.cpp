@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "core/serialize.h"
 #include "layers/registry.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
 using nlohmann::json;
@@ -50,12 +51,7 @@ json tiny_compress(const std::string& experiment_file) {
 bool have_mnist() { return fs::exists("data/mnist"); }
 
 std::string error_of(const json& config) {
-  try {
-    parse_compress_config(config);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return testing::error_of([&] { parse_compress_config(config); });
 }
 
 // Every entry of `w` outside the mask is exactly 0.

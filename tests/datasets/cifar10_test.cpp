@@ -3,11 +3,11 @@
 #include "datasets/cifar10.h"
 #include "datasets/registry.h"
 #include "fixtures.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 // data_batch_k holds k records; record r of batch k has label (k + r) % 10, seed 100k + r.

@@ -5,11 +5,11 @@
 
 #include "core/threads.h"
 #include "datasets/data_loader.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 // n images of (c, h, w); example i has every pixel of channel k = (i + 13k) % 256, label i % 3.

@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
 
 #include "datasets/dataset.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 InMemoryDataset make(int64_t n) {

@@ -1,8 +1,7 @@
 #pragma once
-// Test helpers: a temporary directory and small files in real formats (IDX, gzip, CIFAR-10
-// binary records, PNG/JPEG via stb_image_write).
+// Test helpers: small files in real formats (IDX, gzip, CIFAR-10 binary records, PNG/JPEG
+// via stb_image_write); TempDir comes from tests/support/temp_dir.h.
 #include <stb/stb_image_write.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -12,31 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace lowbit::test {
 
-/// A fresh directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("lowbit_datasets_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 inline void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -3,11 +3,11 @@
 #include "datasets/idx.h"
 #include "datasets/registry.h"
 #include "fixtures.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 // 3 images of 2x4 with pixel (n, y, x) = 10n + 4y + x, labels 7 0 3.

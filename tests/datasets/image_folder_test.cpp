@@ -5,11 +5,11 @@
 #include "datasets/image_folder.h"
 #include "datasets/registry.h"
 #include "fixtures.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 constexpr int kW = 4, kH = 3;

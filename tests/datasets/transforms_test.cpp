@@ -2,11 +2,11 @@
 
 #include "core/random.h"
 #include "datasets/transforms.h"
-#include "fixtures_check.h"
+#include "tests/support/error_of.h"
 
 using namespace lowbit;
-using lowbit::test::contains;
-using lowbit::test::error_of;
+using lowbit::testing::contains;
+using lowbit::testing::error_of;
 
 namespace {
 // 1x3x3 image with values 1..9.
