@@ -11,6 +11,7 @@
 #include "apps/experiment/run_files.h"
 #include "apps/experiment/trainer.h"
 #include "core/check.h"
+#include "core/format.h"
 #include "core/serialize.h"
 #include "layers/registry.h"
 #include "optim/registry.h"
@@ -21,12 +22,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string shape_text(const Shape& s) {
   std::string out;
@@ -69,8 +64,8 @@ StageRun stage_run(const Experiment& ex, const TrainingStage& stage, const char*
 
 std::string prune_text(const std::optional<PruneSpec>& p) {
   if (!p) return "not pruned";
-  if (p->density) return "density " + fmt("%g", *p->density);
-  return "quality " + fmt("%g", *p->quality) + " x std";
+  if (p->density) return "density " + format_double("%g", *p->density);
+  return "quality " + format_double("%g", *p->quality) + " x std";
 }
 
 }  // namespace
@@ -318,7 +313,7 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
   auto stage_error = [&](const std::string& stage, const std::string& what) {
     const double err = test_error(ex);
     stages.push_back({{"stage", stage}, {"description", what}, {"test_error_percent", err}});
-    std::cout << "  " << what << ": test error " << fmt("%.2f%%", err) << std::endl;
+    std::cout << "  " << what << ": test error " << format_double("%.2f%%", err) << std::endl;
     return err;
   };
 
@@ -332,7 +327,7 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
     masks = prune_layers(*ex.model, plan);
     for (size_t i = 0; i < plan.size(); ++i)
       std::cout << "  prune " << plan[i].label << ": " << prune_text(plan[i].prune) << " -> "
-                << (masks[i].defined() ? fmt("%.2f%%", 100 * masks[i].density()) : "100%")
+                << (masks[i].defined() ? format_double("%.2f%%", 100 * masks[i].density()) : "100%")
                 << " kept\n";
     stage_error("pruned", "pruned, before retraining");
     if (cfg.retrain.epochs > 0) {
@@ -386,7 +381,7 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
                     {"description", "decoded from model.lbc"},
                     {"test_error_percent", error_decoded}});
   std::cout << "  decoded from " << out.model_path << ": test error "
-            << fmt("%.2f%%", error_decoded)
+            << format_double("%.2f%%", error_decoded)
             << (error_decoded == error_finetuned ? " (identical)" : " (DIFFERS)") << std::endl;
 
   // ---- report
@@ -426,7 +421,7 @@ CompressOutcome compress_experiment(Experiment& ex, const CompressConfig& cfg,
      << "| Stage | Test error |\n|---|---:|\n";
   for (const json& s : stages)
     md << "| " << s["description"].get<std::string>() << " | "
-       << fmt("%.2f%%", s["test_error_percent"].get<double>()) << " |\n";
+       << format_double("%.2f%%", s["test_error_percent"].get<double>()) << " |\n";
   md << "\n## Storage (columns of Deep Compression Tables 2-5)\n\n"
      << out.storage.to_markdown()
      << "\n## Layers\n\n| Layer | Parameter | Shape | Pruning | Bits | Init | k-means iterations "

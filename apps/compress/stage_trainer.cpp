@@ -7,19 +7,12 @@
 
 #include "apps/experiment/progress.h"
 #include "core/check.h"
+#include "core/format.h"
 #include "datasets/data_loader.h"
 
 namespace lowbit {
 
 using nlohmann::json;
-
-namespace {
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-}  // namespace
 
 // The body follows train_experiment's batch loop (apps/experiment/trainer.cpp) step for
 // step; the hooks are the only addition. TODO(issue 5): once train_experiment takes
@@ -80,16 +73,16 @@ std::vector<json> train_stage(Experiment& ex, Optimizer& opt, const LrSchedule* 
                  {"val_accuracy", nullptr},
                  {"seconds", secs}};
     std::string summary = run.name + " epoch " + std::to_string(epoch + 1) + "/" +
-                          std::to_string(run.epochs) + "  lr " + fmt("%.3g", lr) + "  loss " +
-                          fmt("%.4f", line["train_loss"]) + "  train " +
-                          fmt("%.2f%%", 100 * line["train_accuracy"].get<double>());
+                          std::to_string(run.epochs) + "  lr " + format_double("%.3g", lr) + "  loss " +
+                          format_double("%.4f", line["train_loss"]) + "  train " +
+                          format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
     if (ex.val.size() > 0) {
       const double val_acc =
           evaluate(*ex.model, ex.val, ex.transforms, ex.config.train.eval_batch_size);
       line["val_accuracy"] = val_acc;
-      summary += "  val " + fmt("%.2f%%", 100 * val_acc);
+      summary += "  val " + format_double("%.2f%%", 100 * val_acc);
     }
-    summary += "  " + fmt("%.1fs", secs);
+    summary += "  " + format_double("%.1fs", secs);
     progress.end_epoch(summary);
     log.push_back(std::move(line));
   }

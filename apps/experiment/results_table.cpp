@@ -9,6 +9,7 @@
 #include "apps/experiment/config.h"
 #include "apps/experiment/run_files.h"
 #include "core/check.h"
+#include "core/format.h"
 #include "quant/registry.h"
 
 namespace lowbit {
@@ -17,12 +18,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 // ---- typed access that names the file and the JSON path on a wrong type
 
@@ -301,7 +296,7 @@ bool numeric_column(const std::vector<std::string>& header, size_t c) {
 std::string RunResult::status() const {
   if (finished) return "done";
   std::string s = "running: epoch " + std::to_string(epochs_done) + "/" + std::to_string(epochs);
-  if (last_val_accuracy) s += ", val " + fmt("%.2f%%", 100.0 * *last_val_accuracy);
+  if (last_val_accuracy) s += ", val " + format_double("%.2f%%", 100.0 * *last_val_accuracy);
   return s;
 }
 
@@ -360,7 +355,7 @@ std::vector<std::string> ResultsTable::header() const {
 }
 
 std::vector<std::vector<std::string>> ResultsTable::cells() const {
-  auto num = [](std::optional<double> v, const char* f) { return v ? fmt(f, *v) : "-"; };
+  auto num = [](std::optional<double> v, const char* f) { return v ? format_double(f, *v) : "-"; };
   std::vector<std::vector<std::string>> out;
   for (const RunResult& r : rows) {
     std::vector<std::string> c = {

@@ -11,6 +11,7 @@
 #include "apps/experiment/progress.h"
 #include "apps/experiment/run_files.h"
 #include "core/check.h"
+#include "core/format.h"
 #include "core/threads.h"
 #include "datasets/data_loader.h"
 #include "quant/summary.h"
@@ -38,12 +39,6 @@ void set_rng_state(Rng& rng, const json& s) {
   Rng::State st{};
   for (size_t i = 0; i < st.size(); ++i) st[i] = std::stoull(s.at(i).get<std::string>());
   rng.set_state(st);
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 // Checkpoint tensors: "model.<name>" and "optim.<name>".
@@ -200,18 +195,18 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                  {"val_accuracy", nullptr},
                  {"seconds", epoch_seconds}};
     std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs) +
-                          "  lr " + fmt("%.3g", lr) + "  loss " + fmt("%.4f", line["train_loss"]) +
-                          "  train " + fmt("%.2f%%", 100 * line["train_accuracy"].get<double>());
+                          "  lr " + format_double("%.3g", lr) + "  loss " + format_double("%.4f", line["train_loss"]) +
+                          "  train " + format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
     if (ex.val.size() > 0) {
       const double val_acc = evaluate(*ex.model, ex.val, ex.transforms, cfg.train.eval_batch_size);
       line["val_accuracy"] = val_acc;
-      summary += "  val " + fmt("%.2f%%", 100 * val_acc);
+      summary += "  val " + format_double("%.2f%%", 100 * val_acc);
       if (book["best_val_accuracy"].is_null() || val_acc > book["best_val_accuracy"].get<double>()) {
         book["best_val_accuracy"] = val_acc;
         book["best_epoch"] = epoch + 1;
       }
     }
-    summary += "  " + fmt("%.1fs", epoch_seconds) + "  " + fmt("%.0f img/s", double(seen) / epoch_seconds);
+    summary += "  " + format_double("%.1fs", epoch_seconds) + "  " + format_double("%.0f img/s", double(seen) / epoch_seconds);
     progress.end_epoch(summary);
     log.push_back(line);
     write_log(paths.log, log);
@@ -238,7 +233,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                   {"threads", num_threads()}};
   metrics["summary"] = summary_to_json(summarize(*ex.model, ex.image_shape));
   write_json_atomic(paths.metrics, metrics);
-  std::cout << "test accuracy " << fmt("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;
+  std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;
   return {false, metrics};
 }
 

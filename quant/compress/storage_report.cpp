@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/format.h"
+
 namespace lowbit {
 
 double LayerStorage::density() const {
@@ -83,14 +85,8 @@ nlohmann::json row_json(const LayerStorage& l) {
   return j;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 std::string pct(double fraction) {
-  return fmt(fraction < 0.001 && fraction > 0 ? "%.4f%%" : "%.2f%%", 100.0 * fraction);
+  return format_double(fraction < 0.001 && fraction > 0 ? "%.4f%%" : "%.2f%%", 100.0 * fraction);
 }
 
 }  // namespace
@@ -120,13 +116,13 @@ std::string StorageReport::to_markdown() const {
      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const LayerStorage& l, bool is_total) {
     os << "| " << l.name << " | " << l.num_weights << " | " << pct(l.density());
-    if (is_total) os << " (" << fmt("%.1f", ratio(l.density())) << "x)";
-    os << " | " << fmt("%.2f", l.avg_weight_bits_pq()) << " | "
-       << fmt("%.2f", l.avg_weight_bits_pqh()) << " | " << fmt("%.2f", l.avg_index_bits_pq())
-       << " | " << fmt("%.2f", l.avg_index_bits_pqh()) << " | " << pct(l.rate_pq());
-    if (is_total) os << " (" << fmt("%.1f", ratio(l.rate_pq())) << "x)";
+    if (is_total) os << " (" << format_double("%.1f", ratio(l.density())) << "x)";
+    os << " | " << format_double("%.2f", l.avg_weight_bits_pq()) << " | "
+       << format_double("%.2f", l.avg_weight_bits_pqh()) << " | " << format_double("%.2f", l.avg_index_bits_pq())
+       << " | " << format_double("%.2f", l.avg_index_bits_pqh()) << " | " << pct(l.rate_pq());
+    if (is_total) os << " (" << format_double("%.1f", ratio(l.rate_pq())) << "x)";
     os << " | " << pct(l.rate_pqh());
-    if (is_total) os << " (" << fmt("%.1f", ratio(l.rate_pqh())) << "x)";
+    if (is_total) os << " (" << format_double("%.1f", ratio(l.rate_pqh())) << "x)";
     os << " |\n";
   };
   for (const auto& l : layers) row(l, false);
@@ -135,14 +131,14 @@ std::string StorageReport::to_markdown() const {
   os << "\nWith the " << raw_floats << " raw float32 values (biases, batch norm): "
      << (t.bits_pqh() + 32 * static_cast<uint64_t>(raw_floats) + 7) / 8 << " bytes vs "
      << 4 * (t.num_weights + raw_floats) << " dense, " << pct(overall_rate()) << " ("
-     << fmt("%.1f", ratio(overall_rate())) << "x).";
+     << format_double("%.1f", ratio(overall_rate())) << "x).";
   if (file_bytes) os << " File: " << *file_bytes << " bytes.";
   os << "\n";
   if (error_before || error_after) {
     os << "\nTest error:";
-    if (error_before) os << " before " << fmt("%.2f", *error_before) << "%";
+    if (error_before) os << " before " << format_double("%.2f", *error_before) << "%";
     if (error_before && error_after) os << ",";
-    if (error_after) os << " after " << fmt("%.2f", *error_after) << "%";
+    if (error_after) os << " after " << format_double("%.2f", *error_after) << "%";
     os << "\n";
   }
   return os.str();
