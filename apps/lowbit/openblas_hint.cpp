@@ -13,13 +13,11 @@ void hint_if_openblas_underuses_cpu(std::ostream& out) {
                           core == "Dunnington" || core == "Nehalem" || core == "Atom" ||
                           core == "Barcelona";
   if (!sse_kernel) return;
-  const char* better = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                         : nullptr;
-  if (!better) return;
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (!avx512 && !__builtin_cpu_supports("avx2")) return;
   out << "lowbit: note: OpenBLAS chose its " << core << " (SSE) kernels on a CPU with "
-      << (std::string(better) == "SkylakeX" ? "AVX-512" : "AVX2")
-      << "; float layers run 2-4x faster with OPENBLAS_CORETYPE=" << better
+      << (avx512 ? "AVX-512" : "AVX2") << "; float layers run 2-4x faster with OPENBLAS_CORETYPE="
+      << (avx512 ? "SkylakeX" : "Haswell")
       << " in the environment (OpenBLAS reads it at start-up)\n";
 }
 
