@@ -5,48 +5,26 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/kernels/channels.h"
 #include "core/ops.h"
 #include "quant/ap2.h"
 
-// Legend: x viewed as (N, C, S), S = H·W (1 for (N, C) input); channel c owns the N runs
-// x[n, c, 0..S); M = N·S values per channel. Loops run over channels in parallel.
+// Legend: x viewed as (N, C, S) (core/kernels/channels.h). The terms of the per-channel sums
+// are double, so (N, C) input (the BNN MLP) sums in double element by element; (N, C, H, W)
+// input sums each run of H·W in float first, as batch_norm does.
 
 namespace lowbit {
 
-namespace {
-
-struct Layout {
-  int64_t N, C, S;
-};
-
-/// Calls f(c, i) for every flat index i of the channels [c0, c1), in memory order: for
-/// (N, C) input the channels of one row are adjacent, so walking channel by channel would
-/// stride by C floats and reload each cache line C/16 times.
-template <class F>
-inline void for_channels(const Layout& l, int64_t c0, int64_t c1, F f) {
-  for (int64_t n = 0; n < l.N; ++n)
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t i0 = (n * l.C + c) * l.S;
-      for (int64_t s = 0; s < l.S; ++s) f(c, i0 + s);
-    }
-}
-
-/// Splits the channels into blocks across threads and calls f(c0, c1) on each.
-template <class F>
-void parallel_channels(const Layout& l, F f) {
-  kernels::parallel_for(
-      l.C, [&](int64_t c0, int64_t c1) { f(c0, c1); }, l.N * l.S);
-}
-
-}  // namespace
+using kernels::ChannelLayout;
+using kernels::map_channels;
+using kernels::reduce_channels;
 
 Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean,
                      Tensor running_var, BatchNormArgs args) {
   LB_CHECK(x.defined() && (x.dim() == 2 || x.dim() == 4),
            "shift_batch_norm: expected input (N, C) or (N, C, H, W), got shape ",
            x.defined() ? x.shape() : Shape{});
-  const Layout l{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
+  const ChannelLayout l{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
   const int64_t C = l.C, M = l.N * l.S;
   for (const Tensor* t : {&gamma.data(), &beta.data(), static_cast<const Tensor*>(&running_mean),
                           static_cast<const Tensor*>(&running_var)})
@@ -70,22 +48,20 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
     float* rv = running_var.defined() ? running_var.data() : nullptr;
     const double m = args.momentum;
     std::vector<double> sum(static_cast<size_t>(C)), var_sum(static_cast<size_t>(C));
-    parallel_channels(l, [&](int64_t c0, int64_t c1) {
-      for_channels(l, c0, c1, [&](int64_t c, int64_t i) { sum[c] += xp[i]; });
-      for (int64_t c = c0; c < c1; ++c)
-        mean[c] = static_cast<float>(sum[c] / static_cast<double>(M));
-      // Σ d·AP2(d), d = x − μ: the shift-based variance.
-      for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
-        const float d = xp[i] - mean[c];
-        var_sum[c] += static_cast<double>(d) * ap2(d);
-      });
-      for (int64_t c = c0; c < c1; ++c) {
-        const double var = var_sum[c] / static_cast<double>(M);
-        s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
-        if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mean[c]);
-        if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));
-      }
+    reduce_channels(l, sum.data(), [xp](int64_t, int64_t i) { return xp[i]; });
+    for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(sum[c] / static_cast<double>(M));
+    // Σ d·AP2(d), d = x − μ: the shift-based variance.
+    const float* mp = mean.data();
+    reduce_channels(l, var_sum.data(), [xp, mp](int64_t c, int64_t i) {
+      const float d = xp[i] - mp[c];
+      return static_cast<double>(d) * ap2(d);
     });
+    for (int64_t c = 0; c < C; ++c) {
+      const double var = var_sum[c] / static_cast<double>(M);
+      s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
+      if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mean[c]);
+      if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));
+    }
   } else {
     for (int64_t c = 0; c < C; ++c) {
       mean[c] = running_mean.data()[c];
@@ -100,13 +76,10 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
   if (gp)
     for (int64_t c = 0; c < C; ++c) gamma_ap2[c] = ap2(gp[c]);
   Tensor y = Tensor::empty(xd.shape());
-  float* yp = y.data();
   std::vector<float> beta_c(static_cast<size_t>(C), 0.f);
   if (bp) beta_c.assign(bp, bp + C);
-  parallel_channels(l, [&](int64_t c0, int64_t c1) {
-    for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
-      yp[i] = gamma_ap2[c] * ((xp[i] - mean[c]) * s[c]) + beta_c[c];
-    });
+  map_channels(l, y.data(), [&](int64_t c, int64_t i) {
+    return gamma_ap2[c] * ((xp[i] - mean[c]) * s[c]) + beta_c[c];
   });
 
   std::vector<Var> inputs{x};
@@ -125,24 +98,19 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
         // Per channel: Σg, Σg·x̂ (x̂ = (x − μ)·s) and Σ AP2(x − μ)·g.
         std::vector<double> sg(static_cast<size_t>(nc)), sgx(static_cast<size_t>(nc)),
             sga(static_cast<size_t>(nc));
-        parallel_channels(l, [&](int64_t c0, int64_t c1) {
-          for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
-            const float d = xv[i] - mean[c];
-            sg[c] += g[i];
-            sgx[c] += static_cast<double>(g[i]) * d;
-            sga[c] += static_cast<double>(g[i]) * ap2(d);
-          });
-          for (int64_t c = c0; c < c1; ++c) sgx[c] *= s[c];
+        reduce_channels(l, sg.data(), [g](int64_t, int64_t i) { return g[i]; });
+        reduce_channels(l, sgx.data(), [&](int64_t c, int64_t i) {
+          return static_cast<double>(g[i]) * (xv[i] - mean[c]);
         });
+        reduce_channels(l, sga.data(), [&](int64_t c, int64_t i) {
+          return static_cast<double>(g[i]) * ap2(xv[i] - mean[c]);
+        });
+        for (int64_t c = 0; c < nc; ++c) sgx[c] *= s[c];
         if (in.needs(0)) {
           Tensor gx = Tensor::empty(xd.shape());
           float* out = gx.data();
           if (!training) {
-            parallel_channels(l, [&](int64_t c0, int64_t c1) {
-              for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
-                out[i] = gamma_ap2[c] * s[c] * g[i];
-              });
-            });
+            map_channels(l, out, [&](int64_t c, int64_t i) { return gamma_ap2[c] * s[c] * g[i]; });
           } else {
             // gx = AP2(γ)·s·(g − mean(g) − s²·AP2(x − μ)·mean(AP2(x − μ)·g))
             std::vector<float> k(static_cast<size_t>(nc)), mean_g(k.size()), ak(k.size());
@@ -151,10 +119,8 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
               mean_g[c] = static_cast<float>(sg[c] / count);
               ak[c] = s[c] * s[c] * static_cast<float>(sga[c] / count);
             }
-            parallel_channels(l, [&](int64_t c0, int64_t c1) {
-              for_channels(l, c0, c1, [&](int64_t c, int64_t i) {
-                out[i] = k[c] * (g[i] - mean_g[c] - ap2(xv[i] - mean[c]) * ak[c]);
-              });
+            map_channels(l, out, [&](int64_t c, int64_t i) {
+              return k[c] * (g[i] - mean_g[c] - ap2(xv[i] - mean[c]) * ak[c]);
             });
           }
           in.add(0, gx);

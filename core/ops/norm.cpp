@@ -2,78 +2,18 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/kernels/channels.h"
 #include "core/ops.h"
 
-// Legend: x viewed as (N, C, S) with S = H·W (1 for (N, C) input); channel c owns the N runs
-// x[n, c, 0..S). M = N·S values per channel.
+// Legend: x viewed as (N, C, S) (core/kernels/channels.h).
 
 namespace lowbit {
 
 namespace {
 
-struct Layout {
-  int64_t N, C, S;
-};
-
-/// out[c] = Σ over channel c of term(c, i), i the flat index. Double across runs, float
-/// (vectorised) inside a run.
-template <class Term>
-void reduce_channels(const Layout& l, double* out, Term term) {
-  const auto [N, C, S] = l;
-  if (S == 1) {  // (N, C): rows are contiguous across channels
-    kernels::parallel_for(
-        C,
-        [&](int64_t c0, int64_t c1) {
-          for (int64_t c = c0; c < c1; ++c) out[c] = 0.0;
-          for (int64_t n = 0; n < N; ++n)
-            for (int64_t c = c0; c < c1; ++c) out[c] += term(c, n * C + c);
-        },
-        N);
-    return;
-  }
-  kernels::parallel_for(
-      C,
-      [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-          double acc = 0.0;
-          for (int64_t n = 0; n < N; ++n) {
-            const int64_t i0 = (n * C + c) * S;
-            float part = 0.f;
-#pragma omp simd reduction(+ : part)
-            for (int64_t s = 0; s < S; ++s) part += term(c, i0 + s);
-            acc += part;
-          }
-          out[c] = acc;
-        }
-      },
-      N * S);
-}
-
-/// out[i] = f(c, i) for every element.
-template <class F>
-void map_channels(const Layout& l, float* out, F f) {
-  const auto [N, C, S] = l;
-  if (S == 1) {
-    kernels::parallel_for(
-        N,
-        [&](int64_t n0, int64_t n1) {
-          for (int64_t n = n0; n < n1; ++n)
-            for (int64_t c = 0; c < C; ++c) out[n * C + c] = f(c, n * C + c);
-        },
-        C);
-    return;
-  }
-  kernels::parallel_for(
-      N * C,
-      [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const int64_t c = r % C, i0 = r * S;
-          for (int64_t s = 0; s < S; ++s) out[i0 + s] = f(c, i0 + s);
-        }
-      },
-      S);
-}
+using kernels::ChannelLayout;
+using kernels::map_channels;
+using kernels::reduce_channels;
 
 void check_channel_vector(const Tensor& t, int64_t C, const char* what, const Shape& x_shape) {
   LB_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == C), "batch_norm: ", what, " ", t.shape(),
@@ -87,7 +27,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   LB_CHECK(x.defined() && x.dim() >= 2 && x.dim() <= 4,
            "batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got shape ",
            x.defined() ? x.shape() : Shape{});
-  const Layout l{x.size(0), x.size(1), shape_numel(Shape(x.shape().begin() + 2, x.shape().end()))};
+  const ChannelLayout l{x.size(0), x.size(1), shape_numel(Shape(x.shape().begin() + 2, x.shape().end()))};
   const int64_t C = l.C, M = l.N * l.S;
   check_channel_vector(gamma.data(), C, "gamma", x.shape());
   check_channel_vector(beta.data(), C, "beta", x.shape());
