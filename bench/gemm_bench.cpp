@@ -29,9 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "apps/packed/bench_timing.h"
-#include "core/kernels/binary_gemm.h"
-#include "core/kernels/cpu_features.h"
+#include "packed/bench_timing.h"
+#include "packed/kernels/binary_gemm.h"
+#include "packed/cpu_features.h"
 #include "core/random.h"
 #include "core/tensor.h"
 #include "core/threads.h"
@@ -44,7 +44,7 @@ using namespace lowbit::kernels;
 using Problem = bench::GemmShape;
 
 // Square shapes, the MNIST MLP layers at batch 100 and the per-image conv GEMMs of CIFAR-10
-// vgg_small: the shapes of `lowbit bench` (apps/packed/bench_timing.h).
+// vgg_small: the shapes of `lowbit bench` (packed/bench_timing.h).
 std::vector<Problem> problems(bool quick) { return bench::gemm_shapes(quick); }
 
 double g_ghz = 0;                         // measured clock

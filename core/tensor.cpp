@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/random.h"
 
 namespace lowbit {

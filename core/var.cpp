@@ -4,7 +4,7 @@
 #include <unordered_set>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 
 namespace lowbit {
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/random.h"
 #include "datasets/internal/file_io.h"
 

@@ -16,3 +16,4 @@
 #include "layers/pooling.h"
 #include "layers/registry.h"
 #include "layers/sequential.h"
+#include "layers/shift_batch_norm.h"

@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/channels.h"
+#include "core/channels.h"
 #include "core/ops.h"
-#include "quant/ap2.h"
+#include "core/ap2.h"
 
-// Legend: x viewed as (N, C, S) (core/kernels/channels.h). The terms of the per-channel sums
+// Legend: x viewed as (N, C, S) (core/channels.h). The terms of the per-channel sums
 // are double, so (N, C) input (the BNN MLP) sums in double element by element; (N, C, H, W)
 // input sums each run of H·W in float first, as batch_norm does.
 

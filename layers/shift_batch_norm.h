@@ -2,7 +2,7 @@
 /// Shift-based batch normalisation (SBN) of BinaryNet (Courbariaux et al., arXiv:1602.02830,
 /// Alg. 3; reference: itayhubara/BinaryNet BatchNormalizationShiftPow2.lua): batch norm whose
 /// multiplications are replaced by power-of-two scalings (bit shifts) through
-/// AP2(z) = sign(z)·2^round(log2|z|) (quant/ap2.h).
+/// AP2(z) = sign(z)·2^round(log2|z|) (core/ap2.h).
 ///
 ///   ShiftBatchNorm sbn({.num_features = 2048});
 ///   Var y = sbn(x);   // x: (N, 2048) or (N, C, H, W) with C = num_features

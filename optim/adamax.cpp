@@ -4,7 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "optim/adam_family.h"
 
 namespace lowbit {

@@ -14,3 +14,4 @@
 #include "optim/registry.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
+#include "optim/shift_adamax.h"

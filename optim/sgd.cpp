@@ -5,7 +5,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 
 namespace lowbit {
 

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "optim/adam_family.h"
-#include "quant/ap2.h"
+#include "core/ap2.h"
 
 namespace lowbit {
 

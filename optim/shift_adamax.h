@@ -2,7 +2,7 @@
 /// Shift-based AdaMax (Courbariaux et al., arXiv:1602.02830, Alg. 4; reference:
 /// itayhubara/BinaryNet adaMax_binary_clip_shift.lua): AdaMax whose step size and
 /// second-moment division are powers of two, through AP2(z) = sign(z)·2^round(log2|z|)
-/// (quant/ap2.h), so the update needs only shifts.
+/// (core/ap2.h), so the update needs only shifts.
 ///
 ///   ShiftAdaMax opt(model->parameters(), model->param_lr_scales(), {.lr = 0.015625});
 ///

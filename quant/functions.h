@@ -59,7 +59,7 @@ Var qnn_linear(const Var& x, int bits, float lo = -1.f, float hi = 1.f);
 /// below the smallest exponent (or x = 0). Values: 0 and ±2^e (2^bits − 1 of them).
 /// backward: dL/dx = g·1{|x| ≤ AP2(max_value)}.
 Var qnn_log(const Var& x, int bits, float max_value = 1.f);
-/// AP2(x) = sign(x)·2^round(log2|x|) (quant/ap2.h) with the plain STE dL/dx = g.
+/// AP2(x) = sign(x)·2^round(log2|x|) (core/ap2.h) with the plain STE dL/dx = g.
 Var ap2(const Var& x);
 
 // ---- DoReFa-Net (Zhou et al., arXiv:1606.06160) — dorefa.cpp

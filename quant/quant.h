@@ -9,7 +9,6 @@
 ///        "input_quantizer": "ste_sign", "weight_quantizer": "binary_connect",
 ///        "clip_latent": 1.0}])"), rng);
 ///   print_summary(std::cout, summarize(*net, {1, 28, 28}));
-#include "quant/ap2.h"
 #include "quant/functions.h"
 #include "quant/quant_conv2d.h"
 #include "quant/quant_layer.h"

@@ -5,7 +5,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "layers/init.h"
 #include "quant/internal/layer_common.h"
 #include "quant/registry.h"

@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 
 # libopenblas-openmp-dev, not the pthreads build: our OpenMP loops and OpenBLAS then share
 # one libgomp thread pool instead of two pools spinning against each other on few cores.
+# Open MPI is optional for the build (multi-process training), clang + libclang-rt for the
+# fuzzers (scripts/fuzz.sh); ccache keeps rebuilds short.
 packages=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
-  doctest-dev libstb-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist)
+  doctest-dev libstb-dev zlib1g-dev libcli11-dev libbenchmark-dev dataset-fashion-mnist
+  libopenmpi-dev openmpi-bin clang libclang-rt-14-dev ccache)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +33,8 @@ if [ "${LB_SKIP_DATA:-0}" != 1 ] && [ -x scripts/get_data.sh ]; then
   scripts/get_data.sh || echo "setup: some data sets are missing (see above); training on them will fail with a clear error"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${LB_CMAKE_ARGS:-} >/dev/null
+launcher=""
+command -v ccache >/dev/null 2>&1 && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $launcher ${LB_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built into build/"

@@ -8,11 +8,11 @@
 #include <iostream>
 
 #include "apps/lowbit/commands.h"
-#include "apps/packed/bench_suite.h"
-#include "apps/packed/bench_timing.h"
+#include "packed/bench_suite.h"
+#include "packed/bench_timing.h"
 #include "core/check.h"
 #include "core/serialize.h"
-#include "core/kernels/cpu_features.h"
+#include "packed/cpu_features.h"
 #include "core/threads.h"
 
 namespace lowbit::cli {

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <memory>
 
-#include "apps/compress/compress_config.h"
-#include "apps/compress/pipeline.h"
-#include "apps/experiment/config.h"
-#include "apps/experiment/progress.h"
+#include "compress/compress_config.h"
+#include "compress/pipeline.h"
+#include "experiment/config.h"
+#include "experiment/progress.h"
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
 

@@ -5,12 +5,12 @@
 #include <iostream>
 #include <sstream>
 
-#include "apps/compress/pipeline.h"
-#include "apps/experiment/config.h"
-#include "apps/experiment/experiment.h"
-#include "apps/experiment/run_files.h"
+#include "compress/pipeline.h"
+#include "experiment/config.h"
+#include "experiment/experiment.h"
+#include "experiment/run_files.h"
 #include "apps/lowbit/commands.h"
-#include "apps/packed/packed_eval.h"
+#include "packed/packed_eval.h"
 #include "core/check.h"
 #include "core/serialize.h"
 #include "datasets/registry.h"

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "apps/lowbit/commands.h"
-#include "apps/packed/convert.h"
-#include "apps/packed/packed_file.h"
+#include "packed/convert.h"
+#include "packed/packed_file.h"
 #include "core/serialize.h"
 
 namespace lowbit::cli {

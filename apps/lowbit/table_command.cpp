@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "apps/experiment/results_table.h"
+#include "experiment/results_table.h"
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
 #include "core/serialize.h"

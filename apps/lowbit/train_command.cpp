@@ -3,10 +3,10 @@
 #include <iostream>
 #include <memory>
 
-#include "apps/experiment/config.h"
-#include "apps/experiment/experiment.h"
-#include "apps/experiment/progress.h"
-#include "apps/experiment/trainer.h"
+#include "experiment/config.h"
+#include "experiment/experiment.h"
+#include "experiment/progress.h"
+#include "experiment/trainer.h"
 #include "apps/lowbit/commands.h"
 #include "apps/lowbit/openblas_hint.h"
 #include "core/check.h"

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/map.h"
+#include "core/map.h"
 #include "core/ops.h"
 
 namespace lowbit {

@@ -4,7 +4,7 @@
 #include "core/check.h"
 #include "core/kernels/gemm.h"
 #include "core/kernels/im2col.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 #include "core/threads.h"
 

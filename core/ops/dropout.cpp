@@ -1,5 +1,5 @@
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 #include "core/random.h"
 

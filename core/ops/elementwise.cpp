@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/check.h"
-#include "core/kernels/map.h"
+#include "core/map.h"
 #include "core/ops.h"
 
 namespace lowbit {

@@ -2,7 +2,7 @@
 
 #include "core/check.h"
 #include "core/kernels/gemm.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 
 // Legend: M, K, N matrix sizes (a: M×K, b: K×N); for linear, R rows of x, I = in, O = out.

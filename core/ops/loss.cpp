@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 
 // Legend: N rows (samples), C classes; logits and y are (N, C), targets (N).

@@ -2,10 +2,10 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/channels.h"
+#include "core/channels.h"
 #include "core/ops.h"
 
-// Legend: x viewed as (N, C, S) (core/kernels/channels.h).
+// Legend: x viewed as (N, C, S) (core/channels.h).
 
 namespace lowbit {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 
 // Legend: N·C independent planes of H×W input and OH×OW output, k×k window, s stride,

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 
 namespace lowbit::detail {
 

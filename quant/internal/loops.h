@@ -1,5 +1,6 @@
 #pragma once
-// Private: the elementwise and per-filter loops shared by the quantizer functions.
+// Private: the per-filter view and the clipped STE shared by the quantizer functions, and
+// core's elementwise loops under the names the quantizers use.
 //
 //   map(x, f)              y[i] = f(x[i])
 //   zip(a, b, f)           y[i] = f(a[i], b[i])             (same numel; backward masks)
@@ -11,37 +12,15 @@
 #include <cstdint>
 
 #include "core/check.h"
-#include "core/kernels/parallel.h"
+#include "core/map.h"
 #include "core/tensor.h"
 #include "core/var.h"
 
 namespace lowbit::detail {
 
-template <class F>
-Tensor map(const Tensor& x, F f) {
-  Tensor y = Tensor::empty(x.shape());
-  const float* src = x.data();
-  float* dst = y.data();
-  kernels::parallel_for(x.numel(), [&](int64_t b, int64_t e) {
-#pragma omp simd
-    for (int64_t i = b; i < e; ++i) dst[i] = f(src[i]);
-  });
-  return y;
-}
-
-template <class F>
-Tensor zip(const Tensor& a, const Tensor& b, F f) {
-  LB_ASSERT(a.numel() == b.numel());
-  Tensor y = Tensor::empty(a.shape());
-  const float* pa = a.data();
-  const float* pb = b.data();
-  float* dst = y.data();
-  kernels::parallel_for(a.numel(), [&](int64_t lo, int64_t hi) {
-#pragma omp simd
-    for (int64_t i = lo; i < hi; ++i) dst[i] = f(pa[i], pb[i]);
-  });
-  return y;
-}
+// The elementwise loops are core's public ones (core/map.h).
+using kernels::map;
+using kernels::zip;
 
 /// A weight seen as F output filters (dimension 0) of n values; a 0-d or 1-element tensor
 /// is one filter. per_filter = false: the whole tensor is one filter.

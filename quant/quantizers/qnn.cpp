@@ -5,7 +5,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
-#include "quant/ap2.h"
+#include "core/ap2.h"
 #include "quant/functions.h"
 #include "quant/internal/loops.h"
 #include "quant/internal/options.h"

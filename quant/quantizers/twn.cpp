@@ -4,7 +4,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "quant/functions.h"
 #include "quant/internal/loops.h"
 #include "quant/internal/options.h"

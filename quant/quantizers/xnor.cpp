@@ -6,7 +6,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
-#include "core/kernels/parallel.h"
+#include "core/parallel.h"
 #include "core/ops.h"
 #include "quant/functions.h"
 #include "quant/internal/loops.h"

@@ -5,8 +5,8 @@
 
 #include "core/core.h"
 #include "core/serialize.h"
-#include "quant/compress/compressed_model.h"
-#include "quant/compress/prune.h"
+#include "compress/compressed_model.h"
+#include "compress/prune.h"
 
 using namespace lowbit;
 

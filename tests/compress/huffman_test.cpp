@@ -6,7 +6,7 @@
 
 #include "core/check.h"
 #include "core/random.h"
-#include "quant/compress/huffman.h"
+#include "compress/huffman.h"
 
 using namespace lowbit;
 

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
-#include "quant/compress/prune.h"
+#include "compress/prune.h"
 
 using namespace lowbit;
 

@@ -2,7 +2,7 @@
 
 #include "core/check.h"
 #include "core/random.h"
-#include "quant/compress/relative_index.h"
+#include "compress/relative_index.h"
 
 using namespace lowbit;
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "quant/compress/storage_report.h"
+#include "compress/storage_report.h"
 
 using namespace lowbit;
 

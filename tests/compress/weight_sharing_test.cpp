@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/core.h"
-#include "quant/compress/weight_sharing.h"
+#include "compress/weight_sharing.h"
 
 using namespace lowbit;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "apps/packed/packed_file.h"
+#include "packed/packed_file.h"
 #include "core/check.h"
 #include "core/serialize.h"
 

@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "apps/experiment/experiment.h"
-#include "apps/packed/convert.h"
-#include "apps/packed/packed_eval.h"
+#include "experiment/experiment.h"
+#include "packed/convert.h"
+#include "packed/packed_eval.h"
 #include "core/check.h"
 #include "core/ops.h"
 #include "core/serialize.h"
@@ -27,7 +27,7 @@
 #include "layers/sequential.h"
 #include "optim/registry.h"
 #include "quant/registry.h"
-#include "tests/core/kernels/kernel_test_util.h"
+#include "tests/packed/kernels/kernel_test_util.h"
 
 using namespace lowbit;
 using namespace lowbit::packed;

@@ -10,7 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "apps/packed/thresholds.h"
+#include "packed/thresholds.h"
 #include "core/random.h"
 #include "layers/activation.h"
 #include "layers/batch_norm.h"

@@ -1,4 +1,4 @@
-// The integer GEMM of 8-bit levels × {−1, 0, +1} weights (apps/packed/u8_gemm.h) against a
+// The integer GEMM of 8-bit levels × {−1, 0, +1} weights (packed/kernels/u8_gemm.h) against a
 // naive loop on odd shapes (M not a multiple of the 4-row tile, N not a multiple of 64
 // columns, K not a multiple of 4 or 64; mostly zero levels), for every ISA (avx512: VNNI when compiled in;
 // others: bit planes through the popcount GEMM).
@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "apps/packed/u8_gemm.h"
+#include "packed/kernels/u8_gemm.h"
 #include "core/random.h"
-#include "tests/core/kernels/kernel_test_util.h"
+#include "tests/packed/kernels/kernel_test_util.h"
 
 using namespace lowbit;
 using namespace lowbit::packed;

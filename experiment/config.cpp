@@ -1,0 +1,181 @@
+#include "experiment/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/check.h"
+#include "core/json_args.h"
+#include "core/serialize.h"
+
+namespace lowbit {
+
+using nlohmann::json;
+
+const std::vector<std::string>& transform_names() {
+  static const std::vector<std::string> names{"scale", "normalize", "random_crop", "horizontal_flip"};
+  return names;
+}
+
+const std::vector<std::string>& loss_names() {
+  static const std::vector<std::string> names{"cross_entropy", "squared_hinge"};
+  return names;
+}
+
+json load_json_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Byte offset -> line and column for the message.
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+    LB_FAIL(path, ":", line, ":", col, ": invalid JSON: ", what);
+  }
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  LB_CHECK(eq != std::string::npos && eq > 0, "--set \"", assignment,
+           "\": expected path=value, e.g. train.epochs=3");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // bare words are strings: --set data.dataset=cifar10
+  }
+  json* node = &config;
+  std::string walked;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '[') {
+      const auto close = path.find(']', i);
+      LB_CHECK(close != std::string::npos, "--set ", path, ": missing ']'");
+      const std::string digits = path.substr(i + 1, close - i - 1);
+      LB_CHECK(!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos,
+               "--set ", path, ": bad index [", digits, "]");
+      const size_t index = std::stoul(digits);
+      LB_CHECK(node->is_array() && index < node->size(), "--set ", path, ": ",
+               walked.empty() ? "config" : walked, " has no element [", index, "]");
+      walked = json_path(walked, index);
+      node = &(*node)[index];
+      i = close + 1;
+    } else {
+      if (path[i] == '.') ++i;
+      const auto end = path.find_first_of(".[", i);
+      const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      LB_CHECK(!key.empty(), "--set ", path, ": empty key");
+      if (node->is_null()) *node = json::object();
+      LB_CHECK(node->is_object(), "--set ", path, ": ", walked.empty() ? "config" : walked,
+               " is not an object");
+      walked = json_path(walked, key);
+      node = &(*node)[key];
+      i = end == std::string::npos ? path.size() : end;
+    }
+  }
+  *node = std::move(value);
+}
+
+namespace {
+
+void check_transform_list(const json* list, const std::string& path,
+                          const std::vector<std::string>& allowed) {
+  if (!list) return;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string p = json_path(path, i);
+    const json& t = (*list)[i];
+    JsonArgs a(t, p);
+    a.choice("type", allowed);
+    // Per-type options are validated by make_transform when the run is built.
+    for (const auto& [k, _] : t.items()) a.allow({k});
+  }
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const json& config) {
+  ExperimentConfig cfg;
+  JsonArgs top(config, "");
+  cfg.name = top.string("name");
+  LB_CHECK(!cfg.name.empty() && cfg.name.find('/') == std::string::npos, "name: expected a non-empty "
+           "name without '/', got ", json_brief(config.at("name")));
+  cfg.seed = static_cast<uint64_t>(top.non_negative_int("seed", 0));
+
+  // ---- data
+  {
+    const json* d = top.object("data");
+    LB_CHECK(d, "data: required (e.g. {\"dataset\": \"mnist\"})");
+    JsonArgs a(*d, "data");
+    cfg.data.dataset = a.choice("dataset", {"mnist", "fashion_mnist", "cifar10"});
+    const std::string default_root = cfg.data.dataset == "fashion_mnist" ? "data/fashion-mnist"
+                                                                         : "data/" + cfg.data.dataset;
+    cfg.data.root = a.string("root", default_root);
+    cfg.data.validation = a.non_negative_int("validation", 0);
+    if (const json* t = a.array("transforms")) {
+      check_transform_list(t, "data.transforms", transform_names());
+      cfg.data.transforms = *t;
+    }
+    a.finish();
+  }
+
+  // ---- model
+  {
+    const json* m = top.object("model");
+    LB_CHECK(m, "model: required (e.g. {\"layers\": [...]})");
+    JsonArgs a(*m, "model");
+    const json* layers = a.array("layers");
+    LB_CHECK(layers && !layers->empty(), "model.layers: expected a non-empty list of layers");
+    cfg.model_layers = *layers;
+    a.finish();
+  }
+
+  // ---- train
+  {
+    const json* t = top.object("train");
+    LB_CHECK(t, "train: required (e.g. {\"epochs\": 10, \"optimizer\": {\"name\": \"adam\"}})");
+    JsonArgs a(*t, "train");
+    cfg.train.epochs = a.positive_int("epochs");
+    cfg.train.batch_size = a.positive_int("batch_size", 100);
+    cfg.train.eval_batch_size = a.positive_int("eval_batch_size", 1000);
+    const json* opt = a.object("optimizer");
+    LB_CHECK(opt, "train.optimizer: required (e.g. {\"name\": \"adam\", \"lr\": 0.001})");
+    cfg.train.optimizer = *opt;
+    const json* sched = a.object("lr_schedule");
+    cfg.train.lr_schedule = sched ? *sched : json(nullptr);
+    cfg.train.loss = a.choice("loss", loss_names(), "cross_entropy");
+    a.finish();
+  }
+
+  // ---- output
+  cfg.output_dir = "runs/" + cfg.name;
+  if (const json* o = top.object("output")) {
+    JsonArgs a(*o, "output");
+    cfg.output_dir = a.string("dir", cfg.output_dir);
+    a.finish();
+  }
+  top.finish();
+
+  json& r = cfg.resolved;
+  r["name"] = cfg.name;
+  r["seed"] = cfg.seed;
+  r["data"] = {{"dataset", cfg.data.dataset}, {"root", cfg.data.root},
+               {"validation", cfg.data.validation}, {"transforms", cfg.data.transforms}};
+  r["model"] = {{"layers", cfg.model_layers}};
+  r["train"] = {{"epochs", cfg.train.epochs},         {"batch_size", cfg.train.batch_size},
+                {"eval_batch_size", cfg.train.eval_batch_size},
+                {"optimizer", cfg.train.optimizer},   {"lr_schedule", cfg.train.lr_schedule},
+                {"loss", cfg.train.loss}};
+  r["output"] = {{"dir", cfg.output_dir}};
+  return cfg;
+}
+
+}  // namespace lowbit
