@@ -61,6 +61,10 @@ Var Experiment::loss(const Var& logits, const Tensor& labels) const {
   return (*loss_fn)(logits, labels);
 }
 
+json resolve_experiment(const json& config) {
+  return Experiment(parse_experiment(config), /*load_data=*/false).config.resolved;
+}
+
 double evaluate(Module& model, const InMemoryDataset& data, const TransformList& transforms,
                 int64_t batch_size, Tensor* logits) {
   NoGradGuard no_grad;

@@ -47,6 +47,10 @@ struct Experiment {
   Var loss(const Var& logits, const Tensor& labels) const;
 };
 
+/// The resolved form of an experiment config (as written to config.json), built without
+/// reading data; configs that resolve equal describe the same run, whatever their spelling.
+nlohmann::json resolve_experiment(const nlohmann::json& config);
+
 /// Accuracy (0..1) of `model` in eval mode on `data` with the eval transforms; fills
 /// `logits` (N, classes) when given.
 double evaluate(Module& model, const InMemoryDataset& data, const TransformList& transforms,

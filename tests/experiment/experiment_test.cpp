@@ -136,6 +136,12 @@ TEST_CASE("the resolved config fills in the defaults that ran") {
   CHECK(r["train"]["loss"] == "squared_hinge");
   CHECK(ex.image_shape == Shape{1, 28, 28});
   CHECK(ex.num_classes == 10);
+  // Two spellings of one run resolve alike (what compress compares with a finished run).
+  CHECK(resolve_experiment(raw) == r);
+  CHECK(resolve_experiment(r) == r);
+  json other = raw;
+  other["train"]["optimizer"] = {{"name", "adam"}, {"lr", 0.002}};
+  CHECK(resolve_experiment(other) != r);
 }
 
 TEST_CASE("a bad model is reported before any data is read or cached") {
