@@ -114,7 +114,7 @@ std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
   const RunPaths paths(base.output_dir);
   const bool finished =
       fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
-  if (finished && load_json_file(paths.config) == base.resolved) {
+  if (finished && resolve_experiment(load_json_file(paths.config)) == ex->config.resolved) {
     std::cout << "using the trained run " << paths.dir << " (same config as " << cfg.train_file
               << ")\n";
     ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);

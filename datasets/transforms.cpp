@@ -1,21 +1,137 @@
 #include "datasets/transforms.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/json_args.h"
 #include "core/random.h"
+#include "core/registry.h"
 
 namespace lowbit {
 
-std::string Transform::name() const {
-  switch (kind) {
-    case Kind::scale: return "scale";
-    case Kind::normalize: return "normalize";
-    case Kind::random_crop: return "random_crop";
-    case Kind::horizontal_flip: return "horizontal_flip";
-  }
-  return "?";
+using nlohmann::json;
+
+// ---- the registry: one entry per transform, its name, JSON options and their inverse
+
+namespace {
+
+Transform scale_from_json(JsonArgs& a) {
+  const std::vector<int64_t> range = a.int_list("range", -1000, {0, 1});
+  if (range.size() != 2 || range[0] >= range[1])
+    json_fail(a.path_of("range"), "expected [lo, hi] with lo < hi, e.g. [0, 1] or [-1, 1]");
+  return transforms::scale(static_cast<float>(range[0]), static_cast<float>(range[1]));
 }
+json scale_to_json(const Transform& t) {
+  return {{"range", {static_cast<int64_t>(t.lo), static_cast<int64_t>(t.hi)}}};
+}
+
+std::vector<float> float_list(JsonArgs& a, const char* key) {
+  const json& v = a.required(key);
+  if (!v.is_array() || v.empty()) json_fail(a.path_of(key), "expected a list of numbers");
+  std::vector<float> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number())
+      json_fail(json_path(a.path_of(key), i), "expected a number, got " + json_brief(v[i]));
+    out.push_back(v[i].get<float>());
+  }
+  return out;
+}
+json float_list_to_json(const std::vector<float>& v) {
+  json out = json::array();
+  for (float x : v) out.push_back(float_to_json(x));
+  return out;
+}
+
+Transform normalize_from_json(JsonArgs& a) {
+  std::vector<float> mean = float_list(a, "mean"), std = float_list(a, "std");
+  for (size_t i = 0; i < std.size(); ++i)
+    if (!(std[i] > 0)) json_fail(json_path(a.path_of("std"), i), "every std must be > 0");
+  return transforms::normalize(std::move(mean), std::move(std));
+}
+json normalize_to_json(const Transform& t) {
+  return {{"mean", float_list_to_json(t.mean)}, {"std", float_list_to_json(t.std)}};
+}
+
+Transform random_crop_from_json(JsonArgs& a) {
+  return transforms::random_crop(a.non_negative_int("padding", 0), a.non_negative_int("size", 0));
+}
+json random_crop_to_json(const Transform& t) { return {{"padding", t.padding}, {"size", t.size}}; }
+
+Transform horizontal_flip_from_json(JsonArgs& a) {
+  return transforms::horizontal_flip(static_cast<float>(a.number_in("p", 0.0, 1.0, 0.5)));
+}
+json horizontal_flip_to_json(const Transform& t) { return {{"p", float_to_json(t.p)}}; }
+
+struct TransformEntry {
+  const char* name;
+  Transform::Kind kind;
+  Transform (*from_json)(JsonArgs& args);
+  json (*options)(const Transform& t);
+};
+
+constexpr TransformEntry kTransforms[] = {
+    {"scale", Transform::Kind::scale, &scale_from_json, &scale_to_json},
+    {"normalize", Transform::Kind::normalize, &normalize_from_json, &normalize_to_json},
+    {"random_crop", Transform::Kind::random_crop, &random_crop_from_json, &random_crop_to_json},
+    {"horizontal_flip", Transform::Kind::horizontal_flip, &horizontal_flip_from_json,
+     &horizontal_flip_to_json},
+};
+
+const TransformEntry& entry_of(Transform::Kind kind) {
+  for (const TransformEntry& e : kTransforms)
+    if (e.kind == kind) return e;
+  LB_FAIL("transform kind ", static_cast<int>(kind), " is not registered");
+}
+
+using TransformRegistry = Registry<Transform(const json& spec, const std::string& path)>;
+
+const TransformRegistry& registry() {
+  static const TransformRegistry r = [] {
+    TransformRegistry reg("transform");
+    for (const TransformEntry& e : kTransforms)
+      reg.add(e.name, [&e](const json& spec, const std::string& path) {
+        JsonArgs a(spec, path);
+        a.allow({"type"});
+        Transform t = e.from_json(a);
+        a.finish();
+        return t;
+      });
+    return reg;
+  }();
+  return r;
+}
+
+}  // namespace
+
+std::string Transform::name() const { return entry_of(kind).name; }
+
+Transform make_transform(const json& spec, const std::string& path) {
+  const auto [name, obj] = registry().resolve(spec, path, "type");
+  return registry().make(name, obj, path);
+}
+
+TransformList make_transforms(const json& list, const std::string& path) {
+  if (list.is_null()) return {};
+  if (!list.is_array()) json_fail(path, "expected a list of transforms, got " + json_brief(list));
+  TransformList out;
+  for (size_t i = 0; i < list.size(); ++i) out.push_back(make_transform(list[i], json_path(path, i)));
+  return out;
+}
+
+json transform_to_json(const Transform& t) {
+  json j = {{"type", t.name()}};
+  j.update(entry_of(t.kind).options(t));
+  return j;
+}
+
+json transforms_to_json(const TransformList& list) {
+  json out = json::array();
+  for (const Transform& t : list) out.push_back(transform_to_json(t));
+  return out;
+}
+
+std::vector<std::string> transform_names() { return registry().names(); }
 
 namespace transforms {
 Transform scale(float lo, float hi) {

@@ -19,7 +19,14 @@
 /// padding is 0 in the value space where the crop stands in the list (before scale: a black
 /// pixel, as torchvision's RandomCrop on PIL images; after normalize: 0).
 /// Without augmentation (evaluation) random_crop takes the centre window and flips are off.
+///
+/// From configs (data.transforms, docs/config.md): each transform is registered once in
+/// datasets/transforms.cpp with its JSON options; make_transforms builds a list and
+/// transform_to_json writes one back with its defaults filled in:
+///   make_transforms(json::parse(R"([{"type": "random_crop", "padding": 4}, "horizontal_flip",
+///                                   {"type": "scale", "range": [-1, 1]}])"), "data.transforms")
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -37,10 +44,21 @@ struct Transform {
   std::vector<float> mean, std;         ///< normalize
   int64_t padding = 0, size = 0;        ///< random_crop
   float p = 0.5f;                       ///< horizontal_flip
-  /// "scale", "normalize", "random_crop", "horizontal_flip".
+  /// The registered name: "scale", "normalize", "random_crop", "horizontal_flip".
   std::string name() const;
 };
 using TransformList = std::vector<Transform>;
+
+/// spec: a transform name (default options) or {"type": "<name>", ...options}; errors start
+/// with `path` ("data.transforms[2].range: expected [lo, hi] with lo < hi").
+Transform make_transform(const nlohmann::json& spec, const std::string& path);
+/// A JSON list of transform specs (null: none); element i has path `path`[i].
+TransformList make_transforms(const nlohmann::json& list, const std::string& path);
+/// {"type": t.name(), ...options}: make_transform rebuilds the same transform.
+nlohmann::json transform_to_json(const Transform& t);
+nlohmann::json transforms_to_json(const TransformList& list);
+/// Sorted registered names (tests sweep them).
+std::vector<std::string> transform_names();
 
 namespace transforms {
 /// [0, 255] -> [lo, hi]; scale(0, 1) or scale(-1, 1).

@@ -11,16 +11,6 @@ namespace lowbit {
 
 using nlohmann::json;
 
-const std::vector<std::string>& transform_names() {
-  static const std::vector<std::string> names{"scale", "normalize", "random_crop", "horizontal_flip"};
-  return names;
-}
-
-const std::vector<std::string>& loss_names() {
-  static const std::vector<std::string> names{"cross_entropy", "squared_hinge"};
-  return names;
-}
-
 json load_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {
@@ -85,23 +75,6 @@ void apply_override(json& config, const std::string& assignment) {
   *node = std::move(value);
 }
 
-namespace {
-
-void check_transform_list(const json* list, const std::string& path,
-                          const std::vector<std::string>& allowed) {
-  if (!list) return;
-  for (size_t i = 0; i < list->size(); ++i) {
-    const std::string p = json_path(path, i);
-    const json& t = (*list)[i];
-    JsonArgs a(t, p);
-    a.choice("type", allowed);
-    // Per-type options are validated by make_transform when the run is built.
-    for (const auto& [k, _] : t.items()) a.allow({k});
-  }
-}
-
-}  // namespace
-
 ExperimentConfig parse_experiment(const json& config) {
   ExperimentConfig cfg;
   JsonArgs top(config, "");
@@ -115,15 +88,16 @@ ExperimentConfig parse_experiment(const json& config) {
     const json* d = top.object("data");
     LB_CHECK(d, "data: required (e.g. {\"dataset\": \"mnist\"})");
     JsonArgs a(*d, "data");
-    cfg.data.dataset = a.choice("dataset", {"mnist", "fashion_mnist", "cifar10"});
-    const std::string default_root = cfg.data.dataset == "fashion_mnist" ? "data/fashion-mnist"
-                                                                         : "data/" + cfg.data.dataset;
+    cfg.data.source = make_dataset(a.required("dataset"), a.path_of("dataset"));
+    cfg.data.dataset = std::string(cfg.data.source->name());
+    const std::string default_root = cfg.data.source->default_root();
+    if (default_root.empty() && !a.has("root"))
+      json_fail(a.path_of("root"), "required for the data set \"" + cfg.data.dataset +
+                                       "\" (the folder holding its files)");
     cfg.data.root = a.string("root", default_root);
     cfg.data.validation = a.non_negative_int("validation", 0);
-    if (const json* t = a.array("transforms")) {
-      check_transform_list(t, "data.transforms", transform_names());
-      cfg.data.transforms = *t;
-    }
+    // Built (and so validated) by Experiment, with the rest of the run.
+    if (const json* t = a.array("transforms")) cfg.data.transforms = *t;
     a.finish();
   }
 
@@ -146,12 +120,13 @@ ExperimentConfig parse_experiment(const json& config) {
     cfg.train.epochs = a.positive_int("epochs");
     cfg.train.batch_size = a.positive_int("batch_size", 100);
     cfg.train.eval_batch_size = a.positive_int("eval_batch_size", 1000);
-    const json* opt = a.object("optimizer");
-    LB_CHECK(opt, "train.optimizer: required (e.g. {\"name\": \"adam\", \"lr\": 0.001})");
+    // The optimizer, schedule and loss specs are built (and so validated) by Experiment.
+    const json* opt = a.get("optimizer");
+    LB_CHECK(opt && !opt->is_null(),
+             "train.optimizer: required (e.g. {\"name\": \"adam\", \"lr\": 0.001})");
     cfg.train.optimizer = *opt;
-    const json* sched = a.object("lr_schedule");
-    cfg.train.lr_schedule = sched ? *sched : json(nullptr);
-    cfg.train.loss = a.choice("loss", loss_names(), "cross_entropy");
+    if (const json* sched = a.get("lr_schedule")) cfg.train.lr_schedule = *sched;
+    if (const json* loss = a.get("loss")) cfg.train.loss = *loss;
     a.finish();
   }
 
@@ -164,18 +139,29 @@ ExperimentConfig parse_experiment(const json& config) {
   }
   top.finish();
 
-  json& r = cfg.resolved;
+  cfg.resolved = resolved_config(cfg, cfg.model_layers, cfg.data.transforms, cfg.train.optimizer,
+                                 cfg.train.lr_schedule, cfg.train.loss);
+  return cfg;
+}
+
+json resolved_config(const ExperimentConfig& cfg, const json& model_layers, const json& transforms,
+                     const json& optimizer, const json& lr_schedule, const json& loss) {
+  json r;
   r["name"] = cfg.name;
   r["seed"] = cfg.seed;
-  r["data"] = {{"dataset", cfg.data.dataset}, {"root", cfg.data.root},
-               {"validation", cfg.data.validation}, {"transforms", cfg.data.transforms}};
-  r["model"] = {{"layers", cfg.model_layers}};
-  r["train"] = {{"epochs", cfg.train.epochs},         {"batch_size", cfg.train.batch_size},
+  r["data"] = {{"dataset", dataset_to_json(*cfg.data.source)},
+               {"root", cfg.data.root},
+               {"validation", cfg.data.validation},
+               {"transforms", transforms}};
+  r["model"] = {{"layers", model_layers}};
+  r["train"] = {{"epochs", cfg.train.epochs},
+                {"batch_size", cfg.train.batch_size},
                 {"eval_batch_size", cfg.train.eval_batch_size},
-                {"optimizer", cfg.train.optimizer},   {"lr_schedule", cfg.train.lr_schedule},
-                {"loss", cfg.train.loss}};
+                {"optimizer", optimizer},
+                {"lr_schedule", lr_schedule},
+                {"loss", loss}};
   r["output"] = {{"dir", cfg.output_dir}};
-  return cfg;
+  return r;
 }
 
 }  // namespace lowbit

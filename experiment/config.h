@@ -6,18 +6,25 @@
 ///   ExperimentConfig cfg = parse_experiment(raw);     // validates; fills defaults
 ///   cfg.resolved                                      // what the run writes as config.json
 ///
-/// Nested specs that have their own registries (model.layers, train.optimizer,
-/// train.lr_schedule) are validated by building them (Experiment::build) before anything
-/// is written; everything else is validated here. Errors name the JSON path.
+/// Every name in a config is resolved by its registry (core/registry.h), and each option is
+/// checked once, where its owner parses it: the data set's options here (make_dataset, so
+/// data.root's default comes from the data set), the specs of model.layers, data.transforms,
+/// train.optimizer, train.lr_schedule and train.loss by Experiment, which builds them all
+/// before any data is read and then replaces `resolved` with the config written back from
+/// the built objects (defaults filled in). Errors name the JSON path.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
+
+#include "datasets/registry.h"
 
 namespace lowbit {
 
 struct DataConfig {
-  std::string dataset;      // mnist | fashion_mnist | cifar10
-  std::string root;         // folder holding the files
+  std::string dataset;      // the registered name (datasets/registry.h)
+  DatasetSourcePtr source;  // built from data.dataset: shape, classes, loading
+  std::string root;         // folder holding the files (default: the data set's)
   int64_t validation = 0;   // held-out tail of the training set
   /// In order; random_crop and horizontal_flip act only on training batches (evaluation
   /// takes the centre crop, unflipped).
@@ -30,7 +37,7 @@ struct TrainConfig {
   int64_t eval_batch_size = 1000;
   nlohmann::json optimizer;    // {"name": ...}
   nlohmann::json lr_schedule;  // null or {"name": ...}
-  std::string loss = "cross_entropy";  // cross_entropy | squared_hinge
+  nlohmann::json loss = "cross_entropy";  // a loss spec (experiment/loss_registry.h)
 };
 
 struct ExperimentConfig {
@@ -40,7 +47,10 @@ struct ExperimentConfig {
   nlohmann::json model_layers;  // list of layer specs
   TrainConfig train;
   std::string output_dir;
-  nlohmann::json resolved;  // the whole config with defaults filled in
+  /// The whole config with defaults filled in: parse_experiment fills the sections it owns
+  /// and copies the specs Experiment builds; Experiment then writes it from the built
+  /// objects (what a run stores as config.json).
+  nlohmann::json resolved;
 };
 
 /// Parses a JSON file; syntax errors name the file, line and column.
@@ -52,12 +62,14 @@ nlohmann::json load_json_file(const std::string& path);
 /// array indices must exist.
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
-/// Validates the experiment (unknown keys, wrong types, bad values) and fills defaults.
+/// Validates the experiment's structure and the data set (unknown keys, wrong types, bad
+/// values) and fills defaults; reads no data.
 ExperimentConfig parse_experiment(const nlohmann::json& config);
 
-/// Known transform types (data.transforms[i].type).
-const std::vector<std::string>& transform_names();
-/// Known loss names.
-const std::vector<std::string>& loss_names();
+/// The resolved config of `cfg` with the given built parts written in their resolved form
+/// (Experiment calls it with its model, transforms, optimizer, schedule and loss specs).
+nlohmann::json resolved_config(const ExperimentConfig& cfg, const nlohmann::json& model_layers,
+                               const nlohmann::json& transforms, const nlohmann::json& optimizer,
+                               const nlohmann::json& lr_schedule, const nlohmann::json& loss);
 
 }  // namespace lowbit

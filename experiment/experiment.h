@@ -1,14 +1,18 @@
 #pragma once
-/// Experiment: everything a run needs, built from a validated ExperimentConfig before
-/// anything is written to the run folder (so a bad layer or optimizer spec fails early).
+/// Experiment: everything a run needs, built from an ExperimentConfig. The whole config —
+/// data set, transforms, model, optimizer, schedule, loss — is built (and so validated)
+/// from the data set's declared image shape and classes before any data is read or cached,
+/// and config.resolved is then rewritten from the built objects, so a run's config.json
+/// records the defaults that ran and re-running it gives the same run.
 ///
 ///   Experiment ex(parse_experiment(load_json_file("experiments/mnist/quickstart.json")));
 ///   ex.model->pretty_print(std::cout);
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "experiment/config.h"
 #include "core/random.h"
+#include "experiment/config.h"
+#include "experiment/loss_registry.h"
 #include "datasets/dataset.h"
 #include "datasets/transforms.h"
 #include "layers/module.h"
@@ -17,29 +21,35 @@
 
 namespace lowbit {
 
-/// data.transforms[i] -> Transform; errors name the JSON path.
-Transform make_transform(const nlohmann::json& spec, const std::string& path);
-TransformList make_transforms(const nlohmann::json& list, const std::string& path);
-
 struct Experiment {
-  /// Loads data (train, val tail, test), builds the model from `seed`, the optimizer and
-  /// the schedule. Throws lowbit::Error naming the JSON path or file on any problem.
+  /// Builds the transforms, the model from `seed`, the optimizer, the schedule and the
+  /// loss, fills config.resolved, then (load_data) reads the data: read_data(). Throws
+  /// lowbit::Error naming the JSON path or file on any problem.
   explicit Experiment(ExperimentConfig config, bool load_data = true);
+
+  /// Reads the data set: train (without the validation tail), val, test. Throws naming the
+  /// file, or the root when the data differ from the data set's declared shape or classes.
+  void read_data();
 
   ExperimentConfig config;
   TransformList transforms;
-  InMemoryDataset train, val, test;
-  Shape image_shape;  // (C, H, W) after transforms
-  int64_t num_classes = 0;
+  InMemoryDataset train, val, test;  // empty until read_data()
+  Shape image_shape;  // (C, H, W) after transforms, from the data set's declared shape
+  int64_t num_classes = 0;  // declared by the data set
   Rng init_rng;       // drew the initial weights
   ModulePtr model;
   OptimizerPtr optimizer;
   LrSchedulePtr schedule;  // null: constant lr
   double base_lr = 0.0;
+  LossPtr loss_fn;  // train.loss
 
   /// The loss of the config on logits (N, classes) and labels (N).
   Var loss(const Var& logits, const Tensor& labels) const;
 };
+
+/// The resolved form of an experiment config (as written to config.json), built without
+/// reading data; configs that resolve equal describe the same run, whatever their spelling.
+nlohmann::json resolve_experiment(const nlohmann::json& config);
 
 /// Accuracy (0..1) of `model` in eval mode on `data` with the eval transforms; fills
 /// `logits` (N, classes) when given.

@@ -50,7 +50,6 @@ void register_builtin_modules() {
 
 void register_module_type(const std::string& name, ModuleFactory factory) {
   register_builtin_modules();
-  LB_CHECK(factory != nullptr, "register_module_type: null factory for \"", name, "\"");
   registry().add(name, std::move(factory));
 }
 
@@ -62,24 +61,11 @@ std::vector<std::string> module_type_names() {
 ModulePtr make_module(const nlohmann::json& spec, Rng& rng, const std::string& path) {
   register_builtin_modules();
   if (spec.is_array()) return Sequential::from_list(spec, rng, path);
-  if (!spec.is_object())
-    json_fail(path,
-              "expected a layer object {\"type\": ...} or a list of them, got " + json_brief(spec));
-  const ModuleRegistry& r = registry();
-  const std::string type_path = json_path(path, "type");
-  auto it = spec.find("type");
-  if (it == spec.end())
-    json_fail(type_path, "missing required key (expected a layer type: " + r.known() + ")");
-  if (!it->is_string())
-    json_fail(type_path, "expected a layer type string, got " + json_brief(*it));
-  const std::string type = it->get<std::string>();
-  if (!r.contains(type)) {
-    const std::string near = closest_match(type, r.names());
-    json_fail(type_path, "unknown layer type \"" + type + "\"" +
-                             (near.empty() ? "" : " (did you mean \"" + near + "\"?)") +
-                             "; known: " + r.known());
-  }
-  return r.make(type, spec, rng, path);
+  if (!spec.is_object() && !spec.is_string())
+    json_fail(path, "expected a layer type, an object {\"type\": ...} or a list of them, got " +
+                        json_brief(spec));
+  const auto [type, obj] = registry().resolve(spec, path, "type");
+  return registry().make(type, obj, rng, path);
 }
 
 nlohmann::json module_to_json(const Module& m) {

@@ -27,7 +27,8 @@ namespace lowbit {
 using ModuleFactory =
     std::function<ModulePtr(const nlohmann::json& spec, Rng& rng, const std::string& path)>;
 
-/// spec: {"type": "<name>", ...options} or a list of such objects (-> Sequential).
+/// spec: a layer type ("relu": default options), {"type": "<name>", ...options}, or a list
+/// of such specs (-> Sequential); resolved by Registry::resolve (core/registry.h).
 /// Errors name the JSON path: `model.layers[3].out_features: expected a positive integer,
 /// got "64"`, `model.layers[0].type: unknown layer type "lineer" (did you mean "linear"?);
 /// known: ...`. Random initialisation draws from `rng`.

@@ -29,38 +29,6 @@ ScheduleRegistry& schedules() {
 }
 std::once_flag g_optimizers_once, g_schedules_once;
 
-// Resolves "name" | {"name": ...} to (name, object spec), with path-aware errors.
-template <class R>
-std::pair<std::string, nlohmann::json> resolve(const nlohmann::json& spec, const R& registry,
-                                               const std::string& path, const char* kind) {
-  nlohmann::json obj;
-  std::string name_path = json_path(path, "name");
-  if (spec.is_string()) {
-    obj = {{"name", spec}};
-    name_path = path;
-  } else if (spec.is_object()) {
-    obj = spec;
-  } else {
-    json_fail(path, std::string("expected the name of ") + kind +
-                        " or an object {\"name\": ...}, got " + json_brief(spec));
-  }
-  auto it = obj.find("name");
-  if (it == obj.end())
-    json_fail(name_path, std::string("missing required key (expected the name of ") + kind + ": " +
-                             registry.known() + ")");
-  if (!it->is_string())
-    json_fail(name_path, std::string("expected the name of ") + kind + ", got " + json_brief(*it));
-  const std::string name = it->template get<std::string>();
-  if (!registry.contains(name)) {
-    const std::string near = closest_match(name, registry.names());
-    json_fail(name_path, "unknown " + std::string(kind).substr(std::string(kind).find(' ') + 1) +
-                             " \"" + name + "\"" +
-                             (near.empty() ? "" : " (did you mean \"" + near + "\"?)") +
-                             "; known: " + registry.known());
-  }
-  return {name, obj};
-}
-
 // Factory: options = parse(spec, path), then T(params, scales, options).
 template <class T, auto parse>
 OptimizerPtr optimizer_from_json(const nlohmann::json& spec, std::vector<Var> params,
@@ -91,7 +59,6 @@ void register_builtin_optimizers() {
 
 void register_optimizer(const std::string& name, OptimizerFactory factory) {
   register_builtin_optimizers();
-  LB_CHECK(factory != nullptr, "register_optimizer: null factory for \"", name, "\"");
   optimizers().add(name, std::move(factory));
 }
 
@@ -103,7 +70,7 @@ std::vector<std::string> optimizer_names() {
 OptimizerPtr make_optimizer(const nlohmann::json& spec, std::vector<Var> params,
                             std::vector<float> lr_scales, const std::string& path) {
   register_builtin_optimizers();
-  auto [name, obj] = resolve(spec, optimizers(), path, "an optimizer");
+  const auto [name, obj] = optimizers().resolve(spec, path);
   return optimizers().make(name, obj, std::move(params), std::move(lr_scales), path);
 }
 
@@ -188,7 +155,6 @@ void register_builtin_schedules() {
 
 void register_schedule(const std::string& name, ScheduleFactory factory) {
   register_builtin_schedules();
-  LB_CHECK(factory != nullptr, "register_schedule: null factory for \"", name, "\"");
   schedules().add(name, std::move(factory));
 }
 
@@ -202,7 +168,7 @@ LrSchedulePtr make_schedule(const nlohmann::json& spec, double lr_start, int64_t
   register_builtin_schedules();
   LB_CHECK(epochs > 0, path, ": the run's epochs must be > 0 to build a schedule, got ", epochs);
   if (spec.is_null()) return std::make_shared<ConstantLr>(lr_start, epochs);
-  auto [name, obj] = resolve(spec, schedules(), path, "an lr schedule");
+  const auto [name, obj] = schedules().resolve(spec, path);
   return schedules().make(name, obj, lr_start, epochs, path);
 }
 

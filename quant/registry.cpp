@@ -60,33 +60,12 @@ QuantizerRegistry& registry() {
   return r;
 }
 
-std::string unknown_name_message(const std::string& name) {
-  std::string msg = "unknown quantizer \"" + name + "\"";
-  const std::string close = closest_match(name, registry().names());
-  if (!close.empty()) msg += " (did you mean \"" + close + "\"?)";
-  return msg + "; known: " + registry().known();
-}
-
 }  // namespace
 
 QuantizerPtr make_quantizer(const nlohmann::json& spec, const std::string& path) {
   if (spec.is_null()) return nullptr;
-  if (spec.is_string()) {
-    const std::string name = spec.get<std::string>();
-    if (!registry().contains(name)) json_fail(path, unknown_name_message(name));
-    return registry().make(name, nlohmann::json{{"name", name}}, path);
-  }
-  if (!spec.is_object())
-    json_fail(path, "expected null, a quantizer name or an object with \"name\", got " +
-                        json_brief(spec));
-  auto it = spec.find("name");
-  if (it == spec.end())
-    json_fail(path, "missing \"name\" (known quantizers: " + registry().known() + ")");
-  if (!it->is_string())
-    json_fail(json_path(path, "name"), "expected a quantizer name, got " + json_brief(*it));
-  const std::string name = it->get<std::string>();
-  if (!registry().contains(name)) json_fail(json_path(path, "name"), unknown_name_message(name));
-  return registry().make(name, spec, path);
+  const auto [name, obj] = registry().resolve(spec, path);
+  return registry().make(name, obj, path);
 }
 
 nlohmann::json quantizer_to_json(const Quantizer& q) {

