@@ -195,6 +195,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                  {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
                  {"val_accuracy", nullptr},
                  {"seconds", epoch_seconds}};
+    line["loader_seconds"] = loader.stats().wait_seconds;  // this process's share (not resumed parts)
     std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs) +
                           "  lr " + format_double("%.3g", lr) + "  loss " + format_double("%.4f", line["train_loss"]) +
                           "  train " + format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
