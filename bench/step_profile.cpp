@@ -2,11 +2,14 @@
 // with core ops only: forward, loss, backward, no optimizer. A small target for
 // `valgrind --tool=callgrind`, whose instruction counts are repeatable on a busy machine:
 //
-//   LOWBIT_NUM_THREADS=1 valgrind --tool=callgrind --toggle-collect='*timed_steps*' \
-//       build-cg/bench/step_profile --batch 10 --steps 1
+//   cmake -S . -B build-cg -DCMAKE_BUILD_TYPE=Release -DLB_NATIVE=OFF -DCMAKE_CXX_FLAGS="-march=x86-64-v3 -g"
+//   cmake --build build-cg --target step_profile
+//   LOWBIT_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell valgrind --tool=callgrind --toggle-collect='*timed_steps*' build-cg/bench/step_profile --batch 10 --steps 1
 //
-// (build-cg: a build with -DLB_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3, since valgrind
-// does not decode AVX-512.) Links only lowbit::core, so it builds in a minute.
+// Valgrind does not decode AVX-512, hence the AVX2 build and OpenBLAS's Haswell kernels; the
+// AVX-512 paths of im2col/col2im are not what this profiles (their scalar fallbacks are). One
+// step at batch 10 is ~0.5 G instructions (~8 minutes under callgrind on a busy 2-core VM).
+// Links only lowbit::core.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
