@@ -11,9 +11,9 @@
 #      `yes > /dev/null` running, and the share of the quiet images/s kept.
 #
 #   bench/compare_torch.sh                      # the full table (tens of minutes)
-#   STEPS=3 REPEATS=1 QUICK=1 bench/compare_torch.sh   # a smoke run that checks the plumbing
+#   STEPS=1 WARMUP=1 REPEATS=1 QUICK=1 bench/compare_torch.sh   # a smoke run of the plumbing
 #
-# Environment knobs: THREADS ("1 2"), STEPS (timed steps per net, 100), REPEATS (3),
+# Environment knobs: THREADS ("1 2"), STEPS (timed steps per net, 100), WARMUP (5), REPEATS (3),
 # NETS (mlp,lenet5,vgg_small,vgg_small_bnn), EPOCH_CONFIG (experiments/cifar10/vgg_small.json),
 # OUT (markdown file, default build/compare_torch.md; also printed), QUICK=1 (the epoch
 # and busy parts on 1/10 of the data via --set data.validation, for smoke runs only).
@@ -24,8 +24,9 @@
 #   cmake --build build -j2 --target lowbit engine_bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=${THREADS:-"1 2"}
+THREADS=${THREADS:-${1:-"1 2"}}   # or the first argument, e.g. bench/compare_torch.sh 2
 STEPS=${STEPS:-100}
+WARMUP=${WARMUP:-5}
 REPEATS=${REPEATS:-3}
 NETS=${NETS:-mlp,lenet5,vgg_small,vgg_small_bnn}
 EPOCH_CONFIG=${EPOCH_CONFIG:-experiments/cifar10/vgg_small.json}
@@ -53,9 +54,9 @@ STEPS_JSON=$WORK/steps.jsonl
 for T in $THREADS; do
   for r in $(seq 1 "$REPEATS"); do
     echo "compare_torch: steps, $T thread(s), repeat $r/$REPEATS" >&2
-    lowbit_env LOWBIT_NUM_THREADS="$T" build/bench/engine_bench --steps "$STEPS" --nets "$NETS" |
+    lowbit_env LOWBIT_NUM_THREADS="$T" build/bench/engine_bench --steps "$STEPS" --warmup "$WARMUP" --nets "$NETS" |
       sed "s/^{/{\"repeat\": $r, \"side\": \"lowbit\", /" >> "$STEPS_JSON"
-    OMP_WAIT_POLICY=PASSIVE $PY bench/torch_reference.py --threads "$T" --steps "$STEPS" --nets "$NETS" |
+    OMP_WAIT_POLICY=PASSIVE $PY bench/torch_reference.py --threads "$T" --steps "$STEPS" --warmup "$WARMUP" --nets "$NETS" |
       sed "s/^{/{\"repeat\": $r, \"side\": \"pytorch\", /" >> "$STEPS_JSON"
   done
 done
@@ -69,35 +70,45 @@ if [ "$QUICK" = 1 ]; then
     *) QUICK_SETS=(--set data.validation=54000) ;;           # 6,000 train images (MNIST)
   esac
 fi
-# run_epoch CONFIG OUTDIR: prints "wall_seconds" and leaves metrics.json / log.jsonl in OUTDIR.
+# run_epoch CONFIG OUTDIR [VAR=VALUE]: prints the wall seconds and leaves metrics.json /
+# log.jsonl in OUTDIR; VAR=VALUE is set for lowbit (e.g. a wait policy to compare).
 run_epoch() {
   local start end
   start=$(date +%s.%N)
-  lowbit_env build/lowbit train "$1" "${EPOCH_SETS[@]}" "${QUICK_SETS[@]}" --out "$2" > "$2.log" 2>&1
+  lowbit_env ${3:-} build/lowbit train "$1" "${EPOCH_SETS[@]}" "${QUICK_SETS[@]}" --out "$2" > "$2.log" 2>&1
   end=$(date +%s.%N)
   echo "$end - $start" | bc
 }
 echo "compare_torch: one epoch of $EPOCH_CONFIG" >&2
 EPOCH_WALL=$(run_epoch "$EPOCH_CONFIG" "$WORK/epoch")
 
-# ---- 3. the busy machine: quickstart epoch and VGG-small steps, alone and next to `yes`
+# ---- 3. the busy machine: quickstart epoch and VGG-small steps, alone and next to `yes`,
+# under lowbit's default OpenMP waiting (passive) and two alternatives to compare it with.
 QS=experiments/mnist/quickstart.json
 BUSY_NET=vgg_small
-echo "compare_torch: busy machine (quiet runs first)" >&2
-QS_QUIET_WALL=$(EPOCH_CONFIG=$QS; QUICK_SETS=(); [ "$QUICK" = 1 ] && QUICK_SETS=(--set data.validation=54000); run_epoch "$QS" "$WORK/qs_quiet")
-VGG_QUIET=$(lowbit_env build/bench/engine_bench --steps "$STEPS" --nets "$BUSY_NET" | head -1)
-yes > /dev/null &
-BUSY_PID=$!
-QS_BUSY_WALL=$(QUICK_SETS=(); [ "$QUICK" = 1 ] && QUICK_SETS=(--set data.validation=54000); run_epoch "$QS" "$WORK/qs_busy")
-VGG_BUSY=$(lowbit_env build/bench/engine_bench --steps "$STEPS" --nets "$BUSY_NET" | head -1)
-kill "$BUSY_PID"
-BUSY_PID=""
+WAITS=("default" "GOMP_SPINCOUNT=10000" "OMP_WAIT_POLICY=active")
+BUSY_TSV=$WORK/busy.tsv
+: > "$BUSY_TSV"
+QUICK_SETS=()
+[ "$QUICK" = 1 ] && QUICK_SETS=(--set data.validation=54000)
+for k in "${!WAITS[@]}"; do
+  W=${WAITS[$k]}
+  WENV=""
+  [ "$W" != default ] && WENV=$W
+  for load in quiet busy; do
+    echo "compare_torch: busy machine, wait $W, $load" >&2
+    if [ "$load" = busy ]; then yes > /dev/null & BUSY_PID=$!; fi
+    wall=$(run_epoch "$QS" "$WORK/qs_${k}_$load" "$WENV")
+    vgg=$(lowbit_env $WENV build/bench/engine_bench --steps "$STEPS" --warmup "$WARMUP" --nets "$BUSY_NET" | sed -n 1p)
+    if [ -n "$BUSY_PID" ]; then kill "$BUSY_PID"; wait "$BUSY_PID" 2>/dev/null || true; BUSY_PID=""; fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$W" "$load" "$wall" "$WORK/qs_${k}_$load" "$vgg" >> "$BUSY_TSV"
+  done
+done
 
 # ---- the markdown
-$PY - "$STEPS_JSON" "$WORK" "$EPOCH_CONFIG" "$EPOCH_WALL" "$QS_QUIET_WALL" "$QS_BUSY_WALL" \
-  "$VGG_QUIET" "$VGG_BUSY" "$STEPS" "$REPEATS" "$QUICK" > "$OUT" <<'PY'
+$PY - "$STEPS_JSON" "$WORK" "$EPOCH_CONFIG" "$EPOCH_WALL" "$BUSY_TSV" "$STEPS" "$REPEATS" "$QUICK" > "$OUT" <<'PY'
 import json, statistics, subprocess, sys
-steps_file, work, epoch_config, epoch_wall, qs_quiet_wall, qs_busy_wall, vgg_quiet, vgg_busy, steps, repeats, quick = sys.argv[1:]
+steps_file, work, epoch_config, epoch_wall, busy_tsv, steps, repeats, quick = sys.argv[1:]
 rows = [json.loads(l) for l in open(steps_file) if l.strip()]
 
 def spread(vals):
@@ -114,7 +125,7 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 print("# lowbit vs PyTorch: training speed (bench/compare_torch.sh)\n")
 print(f"CPU: {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores. "
       f"lowbit: {lowbit_rt.get('compute_runtime', '?')}. PyTorch: {torch_ver}, OMP_WAIT_POLICY=PASSIVE. "
-      f"{steps} timed steps of batch 100 per net after 5 warm-up steps, {repeats} repeats: median (min–max).\n")
+      f"{steps} timed step(s) of batch 100 per net after warm-up, {repeats} repeat(s): median (min–max).\n")
 if quick == "1":
     print("**QUICK smoke run: the epoch and busy-machine figures use a fraction of the data; not a result.**\n")
 print("## Training steps (forward + backward + Adam), images/s\n")
@@ -145,21 +156,30 @@ try:
     print("| config | wall s (whole command: load, train, validate, test) | training s | training images/s | loader share | val accuracy |")
     print("|---|---|---|---|---|---|")
     share = f"{loader / last['seconds']:.1%}" if loader is not None else "n/a (trainer does not record it)"
-    print(f"| `{epoch_config}` | {float(epoch_wall):.1f} | {m['train_seconds']:.1f} | {m['images_per_second']:,.0f} | {share} | {last.get('val_accuracy')} |")
+    val = f"{100 * last['val_accuracy']:.2f}%" if last.get("val_accuracy") is not None else "n/a"
+    print(f"| `{epoch_config}` | {float(epoch_wall):.1f} | {m['train_seconds']:.1f} | {m['images_per_second']:,.0f} | {share} | {val} |")
 except Exception as e:  # a failed run: say so in the table rather than die
     print(f"epoch run failed: {e!r}; see the log in the run folder")
 print(f"\nCommand: `build/lowbit train {epoch_config} --set train.epochs=1` (nothing set in the environment).\n")
 
 print("## Busy machine: one other CPU-bound process (`yes > /dev/null`)\n")
-print("| workload | quiet | with `yes` | kept |")
-print("|---|---|---|---|")
-try:
-    q, b = metrics("qs_quiet")["images_per_second"], metrics("qs_busy")["images_per_second"]
-    print(f"| quickstart epoch, training images/s (wall s {float(qs_quiet_wall):.1f} / {float(qs_busy_wall):.1f}) | {q:,.0f} | {b:,.0f} | **{b / q:.0%}** |")
-except Exception as e:
-    print(f"| quickstart | failed: {e!r} | | |")
-vq, vb = json.loads(vgg_quiet)["images_per_second"], json.loads(vgg_busy)["images_per_second"]
-print(f"| VGG-small steps, images/s | {vq:,.0f} | {vb:,.0f} | **{vb / vq:.0%}** |")
+print("Training images/s alone (quiet) and next to `yes` (busy), and the share kept. lowbit's "
+      "default waits passively (OMP_WAIT_POLICY=PASSIVE); the other rows set the variable "
+      "shown for comparison.\n")
+print("| OpenMP waiting | quickstart epoch quiet | busy | **kept** | VGG-small steps quiet | busy | **kept** |")
+print("|---|---|---|---|---|---|---|")
+by = {}
+for line in open(busy_tsv):
+    wait, load, wall, run, vgg = line.rstrip("\n").split("\t")
+    try:
+        qs = json.load(open(f"{run}/metrics.json"))["images_per_second"]
+    except Exception:
+        qs = float("nan")
+    by.setdefault(wait, {})[load] = (qs, json.loads(vgg)["images_per_second"], float(wall))
+for wait, d in by.items():
+    (qq, vq, wq), (qb, vb, wb) = d["quiet"], d["busy"]
+    label = "lowbit default (passive)" if wait == "default" else f"`{wait}`"
+    print(f"| {label} | {qq:,.0f} ({wq:.1f} s wall) | {qb:,.0f} ({wb:.1f} s) | **{qb / qq:.0%}** | {vq:,.0f} | {vb:,.0f} | **{vb / vq:.0%}** |")
 PY
 cat "$OUT"
 echo "compare_torch: written to $OUT" >&2
