@@ -47,6 +47,51 @@ void reduce_channels(const ChannelLayout& l, double* out, Term term) {
       N * S);
 }
 
+/// Two sums in one pass: term(c, i) returns a pair, out0[c] / out1[c] get the sums of its
+/// first / second members, added in the same order as reduce_channels adds them (one read of
+/// the data instead of two: batch norm's backward needs Σg and Σg·x̂ of the same g).
+template <class Term>
+void reduce_channels2(const ChannelLayout& l, double* out0, double* out1, Term term) {
+  const auto [N, C, S] = l;
+  if (S == 1) {
+    kernels::parallel_for(
+        C,
+        [&](int64_t c0, int64_t c1) {
+          for (int64_t c = c0; c < c1; ++c) out0[c] = out1[c] = 0.0;
+          for (int64_t n = 0; n < N; ++n)
+            for (int64_t c = c0; c < c1; ++c) {
+              const auto [a, b] = term(c, n * C + c);
+              out0[c] += a;
+              out1[c] += b;
+            }
+        },
+        2 * N);
+    return;
+  }
+  kernels::parallel_for(
+      C,
+      [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          double acc0 = 0.0, acc1 = 0.0;
+          for (int64_t n = 0; n < N; ++n) {
+            const int64_t i0 = (n * C + c) * S;
+            float part0 = 0.f, part1 = 0.f;
+#pragma omp simd reduction(+ : part0, part1)
+            for (int64_t s = 0; s < S; ++s) {
+              const auto [a, b] = term(c, i0 + s);
+              part0 += a;
+              part1 += b;
+            }
+            acc0 += part0;
+            acc1 += part1;
+          }
+          out0[c] = acc0;
+          out1[c] = acc1;
+        }
+      },
+      2 * N * S);
+}
+
 /// out[i] = f(c, i) for every element.
 template <class F>
 void map_channels(const ChannelLayout& l, float* out, F f) {

@@ -15,8 +15,15 @@
 /// So the loader has no hidden state: a resumed run calls set_epoch(e) (and, mid-epoch,
 /// starts at batch(b)) and sees exactly the batches of an uninterrupted run, whatever the
 /// thread count.
+///
+/// Off the critical path: after handing out batch b, the loader builds batch b + 1 on a
+/// background thread while the caller computes, so a sequential loop (training, evaluation)
+/// waits only for the first batch of an epoch. Since a batch is a pure function of (seed,
+/// epoch, b), prefetching changes no result. stats() says how long the caller waited.
 #include <cstdint>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "datasets/dataset.h"
@@ -41,6 +48,14 @@ struct Batch {
   Tensor images;                 ///< (B, C, H, W) transformed images
   Tensor labels;                 ///< (B) class indices as floats
   std::vector<int64_t> indices;  ///< dataset index of each row
+};
+
+/// Where the loader's time went since the last set_epoch() (or construction).
+struct LoaderStats {
+  int64_t batches = 0;          ///< batches handed out
+  int64_t prefetched = 0;       ///< of these, built ahead on the background thread
+  double wait_seconds = 0;      ///< time the caller spent inside batch(): the loader's share
+  double build_seconds = 0;     ///< time spent building batches, on either thread
 };
 
 class DataLoader {
@@ -72,8 +87,19 @@ class DataLoader {
   /// permutation when shuffle, else 0..n-1.
   static std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle);
 
-  /// Batch b in [0, num_batches()) of the current epoch.
+  /// Batch b in [0, num_batches()) of the current epoch. Also starts building b + 1 in the
+  /// background (see above); a batch built ahead is returned as it is, bit for bit. One
+  /// caller thread at a time; a user Dataset's get() is then also called from one thread at a
+  /// time (the background one for batches built ahead).
   Batch batch(int64_t b) const;
+
+  /// The loader's time since the last set_epoch(): stats().wait_seconds divided by the
+  /// epoch's time is the share of the epoch the loader costs.
+  LoaderStats stats() const;
+
+  ~DataLoader();
+  DataLoader(const DataLoader& other);
+  DataLoader& operator=(const DataLoader&) = delete;
 
   class Iterator {
    public:
@@ -99,6 +125,19 @@ class DataLoader {
   DataLoaderOptions options_;
   int64_t epoch_ = 0;
   std::vector<int64_t> order_;
+
+  /// Builds batch b of the current epoch; `parallel`: over the batch with OpenMP (only on the
+  /// caller's thread: the background thread must not start a second OpenMP team).
+  Batch build(int64_t b, bool parallel) const;
+  /// Waits for the background batch, if any, and forgets it.
+  void drop_prefetch() const;
+
+  // Prefetch state: mutable because batch() is logically const (its result does not depend
+  // on it). Declared last so the destructor waits for the background thread first.
+  mutable std::mutex mutex_;
+  mutable LoaderStats stats_;
+  mutable int64_t prefetch_index_ = -1;
+  mutable std::future<Batch> prefetch_;
 };
 
 }  // namespace lowbit

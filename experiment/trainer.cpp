@@ -11,6 +11,7 @@
 #include "experiment/progress.h"
 #include "experiment/run_files.h"
 #include "core/check.h"
+#include "core/blas_setup.h"
 #include "core/format.h"
 #include "core/threads.h"
 #include "datasets/data_loader.h"
@@ -194,6 +195,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                  {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
                  {"val_accuracy", nullptr},
                  {"seconds", epoch_seconds}};
+    line["loader_seconds"] = loader.stats().wait_seconds;  // this process's share (not resumed parts)
     std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs) +
                           "  lr " + format_double("%.3g", lr) + "  loss " + format_double("%.4f", line["train_loss"]) +
                           "  train " + format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
@@ -230,7 +232,8 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                   {"params", ex.model->num_parameters()},
                   {"train_seconds", train_seconds},
                   {"images_per_second", train_seconds > 0 ? double(book["images"].get<int64_t>()) / train_seconds : 0.0},
-                  {"threads", num_threads()}};
+                  {"threads", num_threads()},
+                  {"openblas_core", blas_core_name()}};
   metrics["summary"] = summary_to_json(summarize(*ex.model, ex.image_shape));
   write_json_atomic(paths.metrics, metrics);
   std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;

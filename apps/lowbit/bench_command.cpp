@@ -10,6 +10,7 @@
 #include "apps/lowbit/commands.h"
 #include "packed/bench_suite.h"
 #include "packed/bench_timing.h"
+#include "core/blas_setup.h"
 #include "core/check.h"
 #include "core/serialize.h"
 #include "packed/cpu_features.h"
@@ -81,6 +82,7 @@ void run_bench(const BenchArgs& a) {
     return;
   }
   nlohmann::json result;
+  if (!a.json) std::cerr << "lowbit bench: " << compute_runtime_summary() << "\n";
   const double ghz = bench::measure_ghz();
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   result["context"] = {{"isas", std::string(kernels::cpu_summary())},
@@ -88,6 +90,7 @@ void run_bench(const BenchArgs& a) {
                        {"measured_ghz", ghz},
                        {"threads", packed::bench_threads(a.options)},
                        {"openblas_core", openblas_get_corename()},
+                       {"compute_runtime", compute_runtime_summary()},
                        {"OPENBLAS_CORETYPE", coretype ? coretype : "(unset)"},
                        {"timing", "fastest repetition; 1 thread: thread CPU time, more: wall"},
                        {"openblas_settings",

@@ -3,10 +3,12 @@
 #include <iostream>
 
 #include "apps/lowbit/commands.h"
+#include "core/blas_setup.h"
 #include "core/check.h"
 #include "core/heap.h"
 
 int main(int argc, char** argv) {
+  lowbit::prepare_compute_runtime(argv);  // may re-execute: before anything else runs
   lowbit::keep_freed_memory();
   CLI::App app{"lowbit: train binary, ternary and low-bit neural networks from JSON experiments"};
   app.require_subcommand(1);

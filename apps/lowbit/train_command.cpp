@@ -8,7 +8,7 @@
 #include "experiment/progress.h"
 #include "experiment/trainer.h"
 #include "apps/lowbit/commands.h"
-#include "apps/lowbit/openblas_hint.h"
+#include "core/blas_setup.h"
 #include "core/check.h"
 #include "core/threads.h"
 #include "quant/summary.h"
@@ -45,7 +45,7 @@ void run_train(const TrainArgs& args) {
   std::cout << "lowbit train: " << cfg.name << " (" << cfg.data.dataset << ": " << ex->train.size()
             << " train, " << ex->val.size() << " val, " << ex->test.size() << " test; "
             << num_threads() << " threads)\n";
-  hint_if_openblas_underuses_cpu(std::cerr);
+  std::cout << "compute: " << compute_runtime_summary() << "\n";
   print_summary(std::cout, summarize(*ex->model, ex->image_shape));
   std::cout << std::flush;
   install_interrupt_handler();

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/check.h"
@@ -14,10 +15,30 @@ namespace {
 using kernels::ChannelLayout;
 using kernels::map_channels;
 using kernels::reduce_channels;
+using kernels::reduce_channels2;
 
 void check_channel_vector(const Tensor& t, int64_t C, const char* what, const Shape& x_shape) {
   LB_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == C), "batch_norm: ", what, " ", t.shape(),
            " does not match input ", x_shape, "; expected (", C, ")");
+}
+
+/// The batch statistics of training mode, per channel: the mean and the biased variance (the
+/// one that normalises the batch) of the M = N·S values of each channel. The one place the
+/// forward pass computes them (e.g. for a hook that averages them across processes).
+void batch_statistics(const ChannelLayout& l, const float* xp, std::vector<float>& mean,
+                      std::vector<double>& var) {
+  const int64_t C = l.C;
+  const double M = static_cast<double>(l.N * l.S);
+  std::vector<double> acc(static_cast<size_t>(C));
+  reduce_channels(l, acc.data(), [xp](int64_t, int64_t i) { return xp[i]; });
+  for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(acc[c] / M);
+  // Two passes (Σ(x − mean)²) rather than E[x²] − mean²: no cancellation.
+  const float* mp = mean.data();
+  reduce_channels(l, acc.data(), [xp, mp](int64_t c, int64_t i) {
+    const float d = xp[i] - mp[c];
+    return d * d;
+  });
+  for (int64_t c = 0; c < C; ++c) var[c] = acc[c] / M;
 }
 
 }  // namespace
@@ -47,20 +68,13 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   const float* xp = x.data().data();
   std::vector<float> mean(static_cast<size_t>(C)), invstd(static_cast<size_t>(C));
   if (args.training) {
-    std::vector<double> acc(static_cast<size_t>(C));
-    reduce_channels(l, acc.data(), [xp](int64_t, int64_t i) { return xp[i]; });
-    for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(acc[c] / static_cast<double>(M));
-    // Two passes (Σ(x − mean)²) rather than E[x²] − mean²: no cancellation.
-    const float* mp = mean.data();
-    reduce_channels(l, acc.data(), [xp, mp](int64_t c, int64_t i) {
-      const float d = xp[i] - mp[c];
-      return d * d;
-    });
+    std::vector<double> batch_var(static_cast<size_t>(C));
+    batch_statistics(l, xp, mean, batch_var);
     float* rm = running_mean.defined() ? running_mean.data() : nullptr;
     float* rv = running_var.defined() ? running_var.data() : nullptr;
     const double m = args.momentum;
     for (int64_t c = 0; c < C; ++c) {
-      const double var = acc[c] / static_cast<double>(M);  // biased: normalises the batch
+      const double var = batch_var[c];  // biased: normalises the batch
       invstd[c] = static_cast<float>(1.0 / std::sqrt(var + args.eps));
       if (rm) rm[c] = static_cast<float>((1 - m) * rm[c] + m * mean[c]);
       if (rv) rv[c] = static_cast<float>((1 - m) * rv[c] + m * var * M / (M - 1));  // unbiased
@@ -105,10 +119,10 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
                        const float* g = gy.data();
                        const float* mp = mean.data();
                        // Σg and Σg·(x − mean) per channel: the two sums of the closed form.
+                       // One pass over g and x for both.
                        std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
-                       reduce_channels(l, sg.data(), [g](int64_t, int64_t i) { return g[i]; });
-                       reduce_channels(l, sgx.data(), [g, xv, mp](int64_t c, int64_t i) {
-                         return g[i] * (xv[i] - mp[c]);
+                       reduce_channels2(l, sg.data(), sgx.data(), [g, xv, mp](int64_t c, int64_t i) {
+                         return std::pair<float, float>(g[i], g[i] * (xv[i] - mp[c]));
                        });
                        if (in.needs(0)) {
                          // Training: dx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·invstd,

@@ -153,3 +153,54 @@ TEST_CASE("DataLoader: bad options are rejected with the reason") {
   CHECK(contains(error_of([&] { ok.batch(3); }), "out of range [0, 3)"));
   CHECK(contains(error_of([&] { ok.set_epoch(-1); }), "epoch must be >= 0"));
 }
+
+TEST_CASE("DataLoader: batches built ahead in the background equal batches built on demand") {
+  const InMemoryDataset d = make_dataset(40, 3, 8, 8);
+  const TransformList aug = {transforms::random_crop(2), transforms::horizontal_flip(),
+                             transforms::scale(0, 1)};
+  DataLoader seq(d, aug, {.batch_size = 6, .seed = 5});
+  seq.set_epoch(2);
+  std::vector<Batch> in_order;
+  for (const Batch& b : seq) in_order.push_back(b);  // each after the first built ahead
+  const LoaderStats s = seq.stats();
+  CHECK(s.batches == seq.num_batches());
+  CHECK(s.prefetched == seq.num_batches() - 1);
+  CHECK(s.wait_seconds >= 0);
+  CHECK(s.build_seconds > 0);
+  // Backwards: every request is a jump, so nothing is used from the background.
+  DataLoader jumps(d, aug, {.batch_size = 6, .seed = 5});
+  jumps.set_epoch(2);
+  for (int64_t k = jumps.num_batches() - 1; k >= 0; --k) {
+    const Batch b = jumps.batch(k);
+    CHECK(b.indices == in_order[static_cast<size_t>(k)].indices);
+    CHECK(b.images.to_vector() == in_order[static_cast<size_t>(k)].images.to_vector());
+    CHECK(b.labels.to_vector() == in_order[static_cast<size_t>(k)].labels.to_vector());
+  }
+  CHECK(jumps.stats().prefetched == 0);
+  // set_epoch drops what was built ahead for the old epoch and starts the stats afresh.
+  seq.set_epoch(2);
+  CHECK(seq.stats().batches == 0);
+  seq.batch(0);
+  seq.set_epoch(3);
+  const Batch e3 = seq.batch(1);
+  DataLoader fresh(d, aug, {.batch_size = 6, .seed = 5});
+  fresh.set_epoch(3);
+  CHECK(fresh.batch(1).images.to_vector() == e3.images.to_vector());
+}
+
+TEST_CASE("DataLoader: an error building a batch ahead surfaces when that batch is asked for") {
+  // A dataset whose example 7 is malformed: batch 1 (examples 4..7) fails, batch 0 does not.
+  class Broken final : public Dataset {
+   public:
+    int64_t size() const override { return 8; }
+    Example get(int64_t i) const override {
+      return {Tensor::zeros(i == 7 ? Shape{1, 1, 3} : Shape{1, 1, 2}), 0};
+    }
+    Shape image_shape() const override { return {1, 1, 2}; }
+    int64_t num_classes() const override { return 1; }
+  };
+  DataLoader loader(std::make_shared<Broken>(), {}, {.batch_size = 4, .shuffle = false});
+  CHECK(loader.batch(0).indices.size() == 4);  // batch 1 now builds in the background
+  CHECK(contains(error_of([&] { loader.batch(1); }), "example 7 has shape"));
+  CHECK(contains(error_of([&] { loader.batch(1); }), "example 7 has shape"));  // on demand too
+}
