@@ -334,6 +334,8 @@ std::string StudyReport::to_markdown() const {
        "epochs (best epoch per seed listed). The test accuracy *at* the best-validation epoch (the BNN paper's "
        "protocol) is not recorded by `lowbit train`, which evaluates the test set once, after the last epoch; "
        "recording it needs the trainer to keep the best-validation weights (or test every epoch).\n";
+  o += "- MACs per image by precision as quant/summary classifies them: binary or ternary only when both the "
+       "weights and the layer's inputs are (a ternary-weight layer with float inputs counts as float).\n";
   o += "- size: weights at their quantized bits plus float parameters (quant/summary); vs FP32: float32 size of "
        "the same network / that size.\n";
   o += "- s/epoch: wall time per training epoch on this machine (2 cores shared with other work, "
@@ -426,16 +428,24 @@ std::vector<std::string> write_study_report(const StudyReport& report, const std
     epochs.title = size.title = title;
     epochs.subtitle = "validation accuracy per epoch: mean over seeds, band = min–max over seeds";
     epochs.x_label = "epoch";
+    epochs.integer_x = true;
     epochs.y_label = "validation accuracy (%)";
     size.subtitle = "final test accuracy (mean, bars = ±1 std over seeds) vs model size";
     size.x_label = "model size (bits, log scale)";
     size.y_label = "test accuracy (%)";
     size.log_x = true;
+    // Keep the last epochs readable: the axis starts at most 3 pp under the lowest final mean.
+    for (const MethodRow& r : report.rows)
+      if (r.experiment->group == group && !r.val_curves.empty() && !r.val_curves[0].empty()) {
+        const double floor = r.val_curves[0].back() - 3.0;
+        epochs.y_floor = epochs.y_floor ? std::min(*epochs.y_floor, floor) : floor;
+      }
     size_t k = 0;
     for (const MethodRow& r : report.rows) {
       if (r.experiment->group != group) continue;
       const std::string color = r.experiment->baseline ? "#222222" : kPalette[k++ % std::size(kPalette)];
-      const std::string name = r.experiment->label + (r.experiment->baseline ? " (FP32)" : "");
+      const bool says_fp = r.experiment->label.find("FP") != std::string::npos;
+      const std::string name = r.experiment->label + (r.experiment->baseline && !says_fp ? " (FP32)" : "");
       if (!r.val_curves.empty()) {
         size_t n = r.val_curves[0].size();
         for (const auto& c : r.val_curves) n = std::min(n, c.size());

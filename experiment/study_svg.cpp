@@ -60,7 +60,7 @@ std::vector<double> log_ticks(double lo, double hi) {
 
 }  // namespace
 
-std::vector<double> nice_ticks(double lo, double hi, int target) {
+std::vector<double> nice_ticks(double lo, double hi, int target, double min_step) {
   LB_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && target >= 2, "nice_ticks: bad range [", lo,
            ", ", hi, "]");
   if (hi - lo < 1e-12) {
@@ -75,6 +75,7 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       step = m * mag;
       break;
     }
+  step = std::max(step, min_step);
   // From the multiple of step at or below lo to the one at or above hi (multiplied, not
   // accumulated, so 0.1 steps do not drift).
   const int64_t k0 = int64_t(std::floor(lo / step + 1e-9)), k1 = int64_t(std::ceil(hi / step - 1e-9));
@@ -117,6 +118,7 @@ std::string SvgChart::to_svg() const {
   }
   if (xr.empty()) xr = {0, 1};
   if (yr.empty()) yr = {0, 1};
+  if (y_floor && yr.lo < *y_floor && yr.hi > *y_floor) yr.lo = *y_floor;
   // Pad: linear x to nice ticks; log x by a quarter decade; y by 5 % of its span.
   std::vector<double> xt, yt;
   if (log_x) {
@@ -125,7 +127,7 @@ std::string SvgChart::to_svg() const {
     xr.hi += pad;
     xt = log_ticks(std::pow(10.0, xr.lo), std::pow(10.0, xr.hi));
   } else {
-    xt = nice_ticks(xr.lo, xr.hi, 8);
+    xt = nice_ticks(xr.lo, xr.hi, 8, integer_x ? 1.0 : 0.0);
     xr.lo = std::min(xr.lo, xt.front());
     xr.hi = std::max(xr.hi, xt.back());
   }
@@ -195,7 +197,7 @@ std::string SvgChart::to_svg() const {
     if (!s.line || s.lo.empty() || s.x.size() < 2) continue;
     std::string pts;
     for (size_t k = 0; k < s.x.size(); ++k) pts += num(X(s.x[k])) + "," + num(Y(s.hi[k])) + " ";
-    for (size_t k = s.x.size(); k-- > 0;) pts += num(X(s.x[k])) + "," + num(Y(s.lo[k])) + " ";
+    for (size_t k = s.x.size(); k-- > 0;) pts += num(X(s.x[k])) + "," + num(Y(std::max(s.lo[k], yr.lo))) + " ";
     o += "<polygon points=\"" + pts + "\" fill=\"" + color(i) + "\" fill-opacity=\"0.18\" stroke=\"none\"/>\n";
   }
   for (size_t i = 0; i < series.size(); ++i) {
@@ -224,7 +226,7 @@ std::string SvgChart::to_svg() const {
   }
   o += "</g>\n";
   o += "<defs><clipPath id=\"plot\"><rect x=\"" + num(left - 6) + "\" y=\"" + num(top - 6) + "\" width=\"" +
-       num(pw + 12) + "\" height=\"" + num(ph + 12) + "\"/></clipPath></defs>\n";
+       num(pw + 12) + "\" height=\"" + num(ph + 6) + "\"/></clipPath></defs>\n";
 
   // ---- legend (right of the plot)
   o += "<g font-size=\"12\" fill=\"#222\">\n";

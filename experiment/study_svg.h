@@ -6,6 +6,7 @@
 ///   SvgChart c{.title = "MNIST LeNet-5", .x_label = "epoch", .y_label = "val accuracy (%)"};
 ///   c.series.push_back({.name = "TWN", .x = {1, 2}, .y = {98.9, 99.1}, .lo = {...}, .hi = {...}});
 ///   write_file_atomic("acc.svg", c.to_svg());
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,14 +25,19 @@ struct SvgSeries {
 
 struct SvgChart {
   std::string title, subtitle, x_label, y_label;
-  bool log_x = false;  ///< x values must be > 0
+  bool log_x = false;      ///< x values must be > 0
+  bool integer_x = false;  ///< x ticks at whole numbers only (epochs)
+  /// Lower end of the y axis when the data go further down (early epochs far below the
+  /// end would flatten the differences that matter); lines are clipped at the axis.
+  std::optional<double> y_floor;
   int width = 760, height = 460;
   std::vector<SvgSeries> series;
   std::string to_svg() const;
 };
 
 /// About `target` round tick values (1, 2, 2.5, 5 x 10^k steps) covering [lo, hi].
-std::vector<double> nice_ticks(double lo, double hi, int target = 6);
+/// Steps are at least `min_step` (1 for whole-number axes).
+std::vector<double> nice_ticks(double lo, double hi, int target = 6, double min_step = 0);
 /// Escapes &, <, >, " for SVG text and attributes.
 std::string svg_escape(const std::string& s);
 
