@@ -63,7 +63,7 @@ struct Fixture {
             {"set", {"train.epochs=1"}},
             {"experiments", json::array({fp, {{"file", twn}, {"run", "ternary"}, {"label", "TWN"}}})}};
   }
-  StudyOptions options() const { return {.runs_root = tmp / "runs", .results_root = tmp / "results"}; }
+  StudyOptions options() const { return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}}; }
 };
 
 // metrics.json as lowbit train writes it (the fields the report reads).
