@@ -23,9 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-
 std::optional<double> number_at(const json& j, std::initializer_list<const char*> path) {
   const json* v = &j;
   for (const char* k : path) {
@@ -443,7 +440,7 @@ std::vector<std::string> write_study_report(const StudyReport& report, const std
     size_t k = 0;
     for (const MethodRow& r : report.rows) {
       if (r.experiment->group != group) continue;
-      const std::string color = r.experiment->baseline ? "#222222" : kPalette[k++ % std::size(kPalette)];
+      const std::string color = r.experiment->baseline ? std::string("#222222") : palette_color(k++);
       const bool says_fp = r.experiment->label.find("FP") != std::string::npos;
       const std::string name = r.experiment->label + (r.experiment->baseline && !says_fp ? " (FP32)" : "");
       if (!r.val_curves.empty()) {

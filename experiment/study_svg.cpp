@@ -12,10 +12,6 @@ namespace lowbit {
 
 namespace {
 
-// Tableau-10: distinguishable, readable on white.
-const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-
 std::string num(double v) { return format_double("%.2f", v); }
 
 // Tick text: plain for linear axes; 10k / 2M style for log axes (sizes in bits).
@@ -59,6 +55,13 @@ std::vector<double> log_ticks(double lo, double hi) {
 }
 
 }  // namespace
+
+std::string palette_color(size_t i) {
+  // Tableau-10 with the pale yellow, pink and grey darkened so point labels stay readable.
+  static const char* const colors[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                       "#b8860b", "#b07aa1", "#d37295", "#9c755f", "#7f7f7f"};
+  return colors[i % std::size(colors)];
+}
 
 std::vector<double> nice_ticks(double lo, double hi, int target, double min_step) {
   LB_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && target >= 2, "nice_ticks: bad range [", lo,
@@ -147,7 +150,7 @@ std::string SvgChart::to_svg() const {
   };
   auto Y = [&](double y) { return top + (yr.hi - y) / (yr.hi - yr.lo) * ph; };
   auto color = [&](size_t i) {
-    return series[i].color.empty() ? std::string(kPalette[i % std::size(kPalette)]) : series[i].color;
+    return series[i].color.empty() ? palette_color(i) : series[i].color;
   };
 
   std::string o;
@@ -219,12 +222,38 @@ std::string SvgChart::to_svg() const {
       for (size_t k = 0; k < s.x.size(); ++k)
         o += "<circle cx=\"" + num(X(s.x[k])) + "\" cy=\"" + num(Y(s.y[k])) + "\" r=\"4.5\" fill=\"" + color(i) +
              "\" stroke=\"white\" stroke-width=\"1\"/>\n";
-    if (s.label_points)
-      for (size_t k = 0; k < s.x.size(); ++k)
-        o += "<text x=\"" + num(X(s.x[k]) + 7) + "\" y=\"" + num(Y(s.y[k]) - 6) + "\" font-size=\"11\" fill=\"" +
-             color(i) + "\">" + svg_escape(s.name) + "</text>\n";
   }
   o += "</g>\n";
+  // Point labels outside the clip: right of the point (left when that leaves the plot),
+  // moved up or down in steps until they overlap no earlier label (nearby binary methods).
+  struct Box {
+    double x0, y0, x1, y1;
+  };
+  std::vector<Box> placed;
+  for (size_t i = 0; i < series.size(); ++i) {
+    const SvgSeries& s = series[i];
+    if (!s.label_points) continue;
+    for (size_t k = 0; k < s.x.size(); ++k) {
+      const double w = 6.2 * double(s.name.size()), h = 12;
+      const double px = X(s.x[k]), py = Y(s.y[k]);
+      const double x0 = px + 7 + w > left + pw ? px - 7 - w : px + 7;
+      double y = py - 6;
+      for (int step = 0; step < 12; ++step) {
+        const double cand = py - 6 + (step % 2 ? 1.0 : -1.0) * 13.0 * double((step + 1) / 2);
+        const Box b{x0, cand - h + 2, x0 + w, cand + 2};
+        const bool clash = std::any_of(placed.begin(), placed.end(), [&](const Box& p) {
+          return b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1;
+        });
+        if (!clash) {
+          y = cand;
+          break;
+        }
+      }
+      placed.push_back({x0, y - h + 2, x0 + w, y + 2});
+      o += "<text x=\"" + num(x0) + "\" y=\"" + num(y) + "\" font-size=\"11\" fill=\"" + color(i) + "\">" +
+           svg_escape(s.name) + "</text>\n";
+    }
+  }
   o += "<defs><clipPath id=\"plot\"><rect x=\"" + num(left - 6) + "\" y=\"" + num(top - 6) + "\" width=\"" +
        num(pw + 12) + "\" height=\"" + num(ph + 6) + "\"/></clipPath></defs>\n";
 

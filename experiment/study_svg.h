@@ -6,6 +6,7 @@
 ///   SvgChart c{.title = "MNIST LeNet-5", .x_label = "epoch", .y_label = "val accuracy (%)"};
 ///   c.series.push_back({.name = "TWN", .x = {1, 2}, .y = {98.9, 99.1}, .lo = {...}, .hi = {...}});
 ///   write_file_atomic("acc.svg", c.to_svg());
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct SvgChart {
 /// About `target` round tick values (1, 2, 2.5, 5 x 10^k steps) covering [lo, hi].
 /// Steps are at least `min_step` (1 for whole-number axes).
 std::vector<double> nice_ticks(double lo, double hi, int target = 6, double min_step = 0);
+/// The i-th colour of the series palette (cycles after 10).
+std::string palette_color(size_t i);
 /// Escapes &, <, >, " for SVG text and attributes.
 std::string svg_escape(const std::string& s);
 
