@@ -265,6 +265,12 @@ std::string StudyReport::to_markdown() const {
   o += std::to_string(done) + " of " + std::to_string(total) + " runs finished; seeds:";
   for (uint64_t s : st.seeds) o += " " + std::to_string(s);
   o += ".\n\n";
+  double seconds = 0;
+  for (const MethodRow& r : rows)
+    if (r.seconds_per_epoch.n > 0) seconds += r.seconds_per_epoch.mean * double(r.epochs) * double(r.seconds_per_epoch.n);
+  o += "Reproduce (from the repository root; resumes, skips finished runs): `lowbit study " +
+       (st.file.empty() ? st.name : st.file) + "` (`--jobs N` runs N at a time). Training time of the finished runs: " +
+       format_double("%.1f", seconds / 3600.0) + " h in total (sum over runs; the machine was shared).\n\n";
 
   for (const std::string& group : groups_of(*this)) {
     if (!group.empty()) o += "## " + group + "\n\n";
