@@ -14,5 +14,6 @@ void add_compress_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_table_command(CLI::App& app);
+void add_study_command(CLI::App& app);
 
 }  // namespace lowbit::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   lowbit::cli::add_export_command(app);
   lowbit::cli::add_bench_command(app);
   lowbit::cli::add_table_command(app);
+  lowbit::cli::add_study_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,291 @@
+#include "experiment/study.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/check.h"
+#include "core/json_args.h"
+#include "core/serialize.h"
+#include "experiment/config.h"
+#include "experiment/experiment.h"
+#include "experiment/run_files.h"
+
+namespace lowbit {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Run names become folder names: keep them plain.
+void check_run_name(const std::string& name, const std::string& path) {
+  LB_CHECK(!name.empty(), path, ": run name is empty");
+  for (char c : name)
+    LB_CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.', path,
+             ": run name \"", name, "\" may only hold letters, digits, '_', '-' and '.'");
+  LB_CHECK(name != "." && name != "..", path, ": run name \"", name, "\" is not a folder name");
+}
+
+std::vector<std::string> string_list(JsonArgs& a, std::string_view key) {
+  std::vector<std::string> out;
+  const json* list = a.array(key);
+  if (!list) {
+    LB_CHECK(!a.get(key) || a.get(key)->is_null(), a.path_of(key), ": expected a list of strings, got ",
+             json_brief(*a.get(key)));
+    return out;
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    LB_CHECK((*list)[i].is_string(), json_path(a.path_of(key), i), ": expected a string, got ",
+             json_brief((*list)[i]));
+    out.push_back((*list)[i].get<std::string>());
+  }
+  return out;
+}
+
+void check_file(const std::string& file, const std::string& path) {
+  LB_CHECK(!file.empty(), path, ": empty file name");
+  LB_CHECK(fs::is_regular_file(file), path, ": experiment file \"", file, "\" not found (paths are ",
+           "relative to the working directory, ", fs::current_path().string(), ")");
+}
+
+// The descriptive keys shared by listed experiments and the sweep.
+void read_description(JsonArgs& a, StudyExperiment& e) {
+  e.label = a.string("label", e.label);
+  e.group = a.string("group", e.group);
+  e.network = a.string("network", e.network);
+  e.protocol = a.string("protocol", e.protocol);
+  e.references = string_list(a, "reference");
+  e.baseline = a.boolean("baseline", false);
+}
+
+StudyExperiment parse_listed(const json& v, const std::string& path,
+                             const std::vector<std::string>& study_sets) {
+  StudyExperiment e;
+  e.sets = study_sets;
+  if (v.is_string()) {
+    e.file = v.get<std::string>();
+    check_file(e.file, path);
+    e.run = fs::path(e.file).stem().string();
+  } else {
+    JsonArgs a(v, path);
+    e.file = a.string("file");
+    check_file(e.file, a.path_of("file"));
+    e.run = a.string("run", fs::path(e.file).stem().string());
+    check_run_name(e.run, a.path_of("run"));
+    read_description(a, e);
+    for (std::string& s : string_list(a, "set")) e.sets.push_back(std::move(s));
+    a.finish();
+  }
+  if (e.label.empty()) e.label = e.run;
+  return e;
+}
+
+// "sweep": one file; each value a run. Values set `path` or the `layer_key` of every layer
+// (of model.layers) that already holds that key.
+std::vector<StudyExperiment> parse_sweep(const json& v, const std::string& path,
+                                         const std::vector<std::string>& study_sets) {
+  JsonArgs a(v, path);
+  StudyExperiment base;
+  base.sets = study_sets;
+  base.file = a.string("file");
+  check_file(base.file, a.path_of("file"));
+  read_description(a, base);
+  const std::string run_prefix = a.string("run_prefix", "");
+  const std::string set_path = a.string("path", "");
+  const std::string layer_key = a.string("layer_key", "");
+  LB_CHECK(set_path.empty() != layer_key.empty(), path,
+           ": give exactly one of \"path\" (a --set path) and \"layer_key\" (set on every layer)");
+  const json& values = a.required("values");
+  LB_CHECK(values.is_object() && !values.empty(), a.path_of("values"),
+           ": expected a non-empty object {run name: value}, got ", json_brief(values));
+  for (std::string& s : string_list(a, "set")) base.sets.push_back(std::move(s));
+  a.finish();
+
+  std::vector<std::string> layer_paths;
+  if (!layer_key.empty()) {
+    const json raw = load_json_file(base.file);
+    const json* layers = raw.contains("model") && raw["model"].is_object() && raw["model"].contains("layers")
+                             ? &raw["model"]["layers"]
+                             : nullptr;
+    LB_CHECK(layers && layers->is_array(), a.path_of("file"), ": ", base.file, " has no model.layers list");
+    for (size_t i = 0; i < layers->size(); ++i)
+      if ((*layers)[i].is_object() && (*layers)[i].contains(layer_key))
+        layer_paths.push_back("model.layers[" + std::to_string(i) + "]." + layer_key);
+    LB_CHECK(!layer_paths.empty(), a.path_of("layer_key"), ": no layer of ", base.file, " has \"",
+             layer_key, "\"");
+  }
+  std::vector<StudyExperiment> out;
+  for (const auto& [name, value] : values.items()) {
+    StudyExperiment e = base;
+    e.run = run_prefix + name;
+    check_run_name(e.run, json_path(a.path_of("values"), name));
+    e.label = e.run;
+    for (const std::string& p : layer_paths.empty() ? std::vector<std::string>{set_path} : layer_paths)
+      e.sets.push_back(p + "=" + value.dump());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<uint64_t> parse_seeds(const json& j) {
+  LB_CHECK(j.contains("seeds"), "\"seeds\": missing (a list of non-negative integers, e.g. [1, 2, 3])");
+  const json& s = j["seeds"];
+  LB_CHECK(s.is_array() && !s.empty(), "\"seeds\": expected a non-empty list of non-negative integers, got ",
+           json_brief(s));
+  std::vector<uint64_t> seeds;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const json& v = s[i];
+    LB_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0),
+             "\"seeds\"[", i, "]: expected a non-negative integer, got ", json_brief(v));
+    const uint64_t seed = v.get<uint64_t>();
+    for (uint64_t earlier : seeds) LB_CHECK(earlier != seed, "\"seeds\"[", i, "]: seed ", seed, " is listed twice");
+    seeds.push_back(seed);
+  }
+  return seeds;
+}
+
+// Whether a stored config.json describes the run `expected` asks for. Both sides are compared
+// in resolved form (a config.json written by an older lowbit, with raw specs, still matches)
+// and without output.dir (where the folder lives is not part of what the run is).
+bool files_equal_json(const std::string& file, const json& expected) {
+  json stored;
+  try {
+    stored = resolve_experiment(load_json_file(file));
+  } catch (const Error&) {
+    return false;
+  }
+  json want = expected;
+  stored.erase("output");
+  want.erase("output");
+  return stored == want;
+}
+
+}  // namespace
+
+const char* to_string(RunState s) {
+  switch (s) {
+    case RunState::finished: return "finished";
+    case RunState::resume: return "resume";
+    case RunState::fresh: return "fresh";
+  }
+  return "?";
+}
+
+Study parse_study(const json& j, const std::string& source) {
+  Study st;
+  try {
+    JsonArgs a(j, "");
+    st.name = a.string("name");
+    check_run_name(st.name, "\"name\"");
+    st.description = a.string("description", "");
+    st.references = a.string("references", st.references);
+    a.allow({"seeds"});
+    st.seeds = parse_seeds(j);
+    const std::vector<std::string> study_sets = string_list(a, "set");
+    if (const json* list = a.array("experiments"))
+      for (size_t i = 0; i < list->size(); ++i)
+        st.experiments.push_back(parse_listed((*list)[i], json_path("experiments", i), study_sets));
+    if (const json* sweep = a.object("sweep"))
+      for (StudyExperiment& e : parse_sweep(*sweep, "sweep", study_sets)) st.experiments.push_back(std::move(e));
+    a.finish();
+    LB_CHECK(!st.experiments.empty(), "the study has no runs: give \"experiments\" or a \"sweep\"");
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < st.experiments.size(); ++i) {
+      const auto [it, fresh] = seen.emplace(st.experiments[i].run, i);
+      LB_CHECK(fresh, "duplicate run name \"", st.experiments[i].run, "\" (experiments ", it->second,
+               " and ", i, "); give one a different \"run\"");
+    }
+    std::map<std::string, int> baselines;
+    for (const StudyExperiment& e : st.experiments)
+      LB_CHECK(!e.baseline || ++baselines[e.group] == 1, "group \"", e.group,
+               "\" has more than one \"baseline\": true");
+  } catch (const Error& e) {
+    LB_FAIL(source, ": ", e.what());
+  }
+  return st;
+}
+
+Study load_study(const std::string& path) {
+  Study s = parse_study(load_json_file(path), path);
+  s.file = path;
+  return s;
+}
+
+std::vector<std::string> PlannedRun::train_args() const {
+  std::vector<std::string> args = {"train", experiment->file, "--out", run_dir};
+  if (state == RunState::resume) args.push_back("--resume");
+  for (const std::string& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  return args;
+}
+
+StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
+  StudyPlan plan;
+  plan.study_runs_dir = (fs::path(opt.runs_root) / study.name).string();
+  plan.study_results_dir = (fs::path(opt.results_root) / study.name).string();
+  const std::string where = study.file.empty() ? "study " + study.name : study.file;
+  std::vector<json> raws;
+  for (const StudyExperiment& e : study.experiments) raws.push_back(load_json_file(e.file));
+  for (const uint64_t seed : study.seeds) {
+    for (size_t ei = 0; ei < study.experiments.size(); ++ei) {
+      const StudyExperiment& e = study.experiments[ei];
+      const json& raw = raws[ei];
+      PlannedRun r;
+      r.experiment = &e;
+      r.seed = seed;
+      r.name = e.run + "_s" + std::to_string(seed);
+      r.run_dir = (fs::path(plan.study_runs_dir) / r.name).string();
+      r.results_dir = (fs::path(plan.study_results_dir) / "runs" / r.name).string();
+      r.sets = e.sets;
+      r.sets.insert(r.sets.end(), opt.extra_sets.begin(), opt.extra_sets.end());
+      r.sets.push_back("seed=" + std::to_string(seed));
+      // The config exactly as `lowbit train FILE --out DIR --set ...` resolves it.
+      json j = raw;
+      try {
+        for (const std::string& s : r.sets) apply_override(j, s);
+        r.config = resolve_experiment(j);
+      } catch (const Error& err) {
+        LB_FAIL(where, ": run ", r.name, " (", e.file, "): ", err.what());
+      }
+      r.config["output"]["dir"] = r.run_dir;
+
+      const RunPaths runs(r.run_dir), results(r.results_dir);
+      if (fs::exists(results.metrics)) {
+        LB_CHECK(fs::exists(results.config) && files_equal_json(results.config, r.config), results.dir,
+                 ": holds a finished run of another config (config.json differs from what ", where,
+                 " now asks for); move it away or rename the run");
+        r.state = RunState::finished;
+      } else if (fs::exists(runs.config)) {
+        LB_CHECK(files_equal_json(runs.config, r.config), runs.dir,
+                 ": holds a run of another study or config (config.json differs); it is never "
+                 "overwritten: move it away, or give this study another name or --runs folder");
+        if (fs::exists(runs.metrics)) {
+          r.state = RunState::finished;
+          r.needs_copy = true;
+        } else {
+          r.state = fs::exists(runs.checkpoint) ? RunState::resume : RunState::fresh;
+        }
+      } else {
+        LB_CHECK(!fs::exists(runs.checkpoint) && !fs::exists(runs.metrics), runs.dir,
+                 ": holds run files but no config.json; it is never overwritten: move it away");
+        r.state = RunState::fresh;
+      }
+      plan.runs.push_back(std::move(r));
+    }
+  }
+  return plan;
+}
+
+void record_finished_run(const PlannedRun& run) {
+  const RunPaths from(run.run_dir), to(run.results_dir);
+  LB_CHECK(fs::exists(from.metrics), from.metrics, ": missing; the run is not finished");
+  fs::create_directories(to.dir);
+  // metrics.json last: its presence is what marks the copy as complete.
+  for (const auto& [src, dst] : {std::pair{from.config, to.config}, {from.log, to.log}, {from.metrics, to.metrics}})
+    write_file_atomic(dst, read_file(src));
+}
+
+}  // namespace lowbit

@@ -1,0 +1,107 @@
+#pragma once
+/// Studies: many (experiment, seed) training runs described by one JSON file, run, resumed
+/// and compared as a group (`lowbit study`, docs/study.md).
+///
+///   Study s = load_study("studies/mnist_lenet5.json");       // validates; throws naming the JSON path
+///   StudyPlan p = plan_study(s, {.runs_root = "runs", .results_root = "results"});
+///   for (const PlannedRun& r : p.runs) ... r.state, r.train_args()  // what `lowbit study` does
+///   record_finished_run(r);                                   // runs/ -> results/ copy
+///
+/// A study file:
+///   {"name": "mnist_lenet5", "seeds": [1, 2, 3],
+///    "set": ["train.eval_batch_size=1000"],                    // optional, every run
+///    "experiments": [
+///      "experiments/mnist/lenet5.json",                        // run name = file stem
+///      {"file": "experiments/mnist/lenet5_twn.json", "run": "twn", "label": "TWN",
+///       "group": "...", "network": "...", "protocol": "...", "reference": ["twn_mnist"],
+///       "baseline": true, "set": ["train.epochs=30"]}],
+///    "sweep": {"file": "experiments/mnist/lenet5_twn.json",    // optional: one file, many values
+///              "layer_key": "weight_quantizer",                // every model.layers[i] holding it
+///              "values": {"twn": "twn", "bwn": "bwn"}},        // run name -> value
+///    "references": "studies/references.json"}                  // optional (the default)
+/// Files are relative to the working directory (like `lowbit compress`'s "train").
+/// Every (experiment, seed) runs in runs_root/<study>/<run>_s<seed>; a finished run's
+/// config.json, log.jsonl and metrics.json are copied to results_root/<study>/runs/<same>/
+/// (the copy is what gets committed; it counts as finished even when runs/ is gone).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lowbit {
+
+/// One experiment of a study (a listed file, or one value of the sweep).
+struct StudyExperiment {
+  std::string run;       ///< run name (unique in the study); folders are <run>_s<seed>
+  std::string file;      ///< experiment JSON file
+  std::string label;     ///< method label in tables and legends (default: run)
+  std::string group;     ///< rows are compared only within a group ("" = the one group)
+  std::string network;   ///< our network, as said beside the paper's (optional)
+  std::string protocol;  ///< our data/training protocol (optional)
+  std::vector<std::string> references;  ///< ids in the references file
+  bool baseline = false;  ///< the FP32 row of its group (compression and gaps are vs it)
+  std::vector<std::string> sets;  ///< --set overrides, in order (study, experiment, sweep)
+};
+
+struct Study {
+  std::string file;  ///< the study file ("" when parsed from JSON directly)
+  std::string name;
+  std::string description;
+  std::vector<uint64_t> seeds;
+  std::vector<StudyExperiment> experiments;
+  std::string references = "studies/references.json";
+};
+
+/// Parses and validates a study: unknown keys, missing experiment files, duplicate run names,
+/// seeds that are not a non-empty list of distinct non-negative integers, malformed sweeps.
+/// Errors name `source` and the JSON path ("studies/x.json: \"seeds\"[1] ...").
+Study parse_study(const nlohmann::json& j, const std::string& source = "study");
+/// load_json_file + parse_study.
+Study load_study(const std::string& path);
+
+struct StudyOptions {
+  std::string runs_root = "runs";
+  std::string results_root = "results";
+  std::vector<std::string> extra_sets;  ///< `lowbit study --set`, applied after the study's
+};
+
+/// What the study does with one (experiment, seed).
+enum class RunState {
+  finished,  ///< results copy (or runs/ metrics.json) present: skipped
+  resume,    ///< checkpoint present, same config: `lowbit train --resume`
+  fresh,     ///< nothing yet (or a config.json of this very run without a checkpoint)
+};
+const char* to_string(RunState s);
+
+struct PlannedRun {
+  const StudyExperiment* experiment = nullptr;  ///< points into the Study
+  uint64_t seed = 0;
+  std::string name;         ///< <run>_s<seed>
+  std::string run_dir;      ///< runs_root/<study>/<name>
+  std::string results_dir;  ///< results_root/<study>/runs/<name>
+  std::vector<std::string> sets;  ///< all overrides including seed=S (last)
+  nlohmann::json config;    ///< the resolved config the run writes (output.dir = run_dir)
+  RunState state = RunState::fresh;
+  /// finished in runs/ but not yet copied to results/
+  bool needs_copy = false;
+
+  /// Arguments of the child: train FILE --out DIR [--resume] --set ... (no program name).
+  std::vector<std::string> train_args() const;
+};
+
+struct StudyPlan {
+  std::string study_runs_dir;     ///< runs_root/<study>
+  std::string study_results_dir;  ///< results_root/<study>
+  std::vector<PlannedRun> runs;   ///< seeds outer, experiments inner: every method gets its first seed early
+};
+
+/// Resolves every run's config and decides its state. Throws (before anything runs) when an
+/// experiment does not parse with its overrides, or when a folder holds a run of another
+/// config or study (its config.json differs): such folders are never overwritten.
+StudyPlan plan_study(const Study& study, const StudyOptions& options);
+
+/// Copies config.json, log.jsonl and metrics.json of a finished run to its results folder
+/// (each file atomically). Throws when metrics.json is missing.
+void record_finished_run(const PlannedRun& run);
+
+}  // namespace lowbit
