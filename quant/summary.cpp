@@ -52,11 +52,11 @@ LayerSummary leaf_row(const Module& m, const std::string& name, const Shape& out
   const Quantizer* iq = q ? q->input_quantizer() : nullptr;
   const Quantizer* wq = q ? q->weight_quantizer() : nullptr;
   if (iq) {
-    r.input_quantizer = std::string(iq->name());
+    r.input_quantizer = iq->label();
     r.activation_bits = iq->precision();
   }
   if (wq) {
-    r.weight_quantizer = std::string(wq->name());
+    r.weight_quantizer = wq->label();
     r.weight_bits = wq->precision();
   }
   for (const NamedParameter& p : m.named_parameters()) {
