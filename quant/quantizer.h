@@ -76,7 +76,8 @@ class Quantizer {
   /// fixed_levels() == {−1, 0, +1}: ternary sign outputs.
   bool is_ternary() const { return fixed_levels() == std::vector<float>{-1.f, 0.f, 1.f}; }
   /// Which formula output_scale() computes, so that engines reimplementing it (the packed
-  /// XNOR layer) can tell whether they can.
+  /// XNOR layer) can tell whether they can. None exactly when output_scale() returns no
+  /// factor (the registry sweep checks it): override both or neither.
   enum class OutputScale {
     None,   ///< output_scale() returns no factor
     XnorK,  ///< XNOR-Net's K (see output_scale)
