@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "layers/sequential.h"
 #include "quant/quant_layer.h"
 
 namespace lowbit {
@@ -81,7 +82,7 @@ LayerSummary leaf_row(const Module& m, const std::string& name, const Shape& out
 /// Walks Sequential containers child by child; everything else is one row.
 Var walk(Module& m, const std::string& name, const Var& x, ModelSummary& s) {
   const bool leaf = m.children().empty() || dynamic_cast<const QuantizedLayer*>(&m) != nullptr;
-  if (m.type() == "sequential") {
+  if (dynamic_cast<const Sequential*>(&m)) {
     Var h = x;
     for (const auto& [child_name, child] : m.children())
       h = walk(*child, join(name, child_name), h, s);
