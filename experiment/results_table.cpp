@@ -97,44 +97,46 @@ QuantInfo quant_from_summary(const json& layers, const std::string& file) {
   return q;
 }
 
-// Quantizer spec in a config: "name" or {"name": ..., options}. Bits from the registry; an
-// unregistered name (a user quantizer) leaves them unknown rather than failing the table.
-void add_spec(QuantInfo& q, const json& spec, bool weight) {
-  std::string name;
-  if (spec.is_string()) name = spec.get<std::string>();
-  if (spec.is_object() && spec.contains("name") && spec["name"].is_string())
-    name = spec["name"].get<std::string>();
-  if (name.empty()) name = "?";
-  std::optional<int> bits;
+// A quantizer spec in a config, built through the registry: its label names the method
+// ("qnn_linear(grid=paper)"), its precision the bits. A spec the registry rejects (an unknown
+// name, a bad option) is an error naming the file and the JSON path.
+void add_spec(QuantInfo& q, const json& spec, const std::string& path, const std::string& file,
+              bool weight) {
+  QuantizerPtr p;
   try {
-    if (QuantizerPtr p = make_quantizer(spec)) bits = p->precision();
-  } catch (const Error&) {
+    p = make_quantizer(spec, path);
+  } catch (const Error& e) {
+    LB_FAIL(file, ": ", e.what());
   }
+  if (!p) return;
   if (weight)
-    q.add(q.weight_names, q.weight_bits, name, bits);
+    q.add(q.weight_names, q.weight_bits, p->label(), p->precision());
   else
-    q.add(q.input_names, q.activation_bits, name, bits);
+    q.add(q.input_names, q.activation_bits, p->label(), p->precision());
 }
 
 // Walks model.layers (and any nested "layers" lists) for weight_/input_quantizer specs.
-void walk_layers(const json& v, QuantInfo& q) {
+void walk_layers(const json& v, const std::string& path, const std::string& file, QuantInfo& q) {
   if (v.is_array()) {
-    for (const json& e : v) walk_layers(e, q);
+    for (size_t i = 0; i < v.size(); ++i)
+      walk_layers(v[i], path + "[" + std::to_string(i) + "]", file, q);
   } else if (v.is_object()) {
-    if (const json* s = member(v, "weight_quantizer")) add_spec(q, *s, true);
-    if (const json* s = member(v, "input_quantizer")) add_spec(q, *s, false);
+    if (const json* s = member(v, "weight_quantizer"))
+      add_spec(q, *s, path + ".weight_quantizer", file, true);
+    if (const json* s = member(v, "input_quantizer"))
+      add_spec(q, *s, path + ".input_quantizer", file, false);
     for (const auto& [key, child] : v.items())
-      if (child.is_array() || child.is_object()) walk_layers(child, q);
+      if (child.is_array() || child.is_object()) walk_layers(child, path + "." + key, file, q);
   }
 }
 
-QuantInfo quant_from_config(const json& config) {
+QuantInfo quant_from_config(const json& config, const std::string& file) {
   QuantInfo q;
   const json* model = member(config, "model");
   const json* layers = model ? member(*model, "layers") : nullptr;
   if (!layers || !layers->is_array()) return q;
   q.inspectable = true;
-  walk_layers(*layers, q);
+  walk_layers(*layers, "model.layers", file, q);
   return q;
 }
 
@@ -249,7 +251,7 @@ std::optional<RunResult> read_run_or_reason(const std::string& dir, std::string&
     r.dataset = opt_string(*data, "dataset", paths.config, "data.");
   if (const json* train = member(config, "train"))
     r.epochs = opt_integer(*train, "epochs", paths.config, "train.").value_or(0);
-  set_method(r, quant_from_config(config));
+  set_method(r, quant_from_config(config, paths.config));
   r.finished = fs::exists(paths.metrics);
   if (r.finished)
     read_metrics(r, paths.metrics);  // the summary (if any) replaces the config's method

@@ -35,7 +35,7 @@ struct RunResult {
   /// quantizers; the experiment name when the layers cannot be inspected.
   std::string method;
   /// Distinct bits (ascending) of the layers with a weight / an input quantizer; {32} when no
-  /// layer has one; empty when unknown (an unregistered quantizer in an unfinished run).
+  /// layer has one; empty when unknown (a metrics.json summary row without bits).
   std::vector<int> weight_bits, activation_bits;
   int64_t epochs = 0;  ///< configured (train.epochs)
   bool finished = false;  ///< metrics.json present

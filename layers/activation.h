@@ -15,6 +15,9 @@ class ReLU : public Module {
   ReLU() = default;
   Var forward(const Var& x) override;
   std::string_view type() const override { return "relu"; }
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Monotone};
+  }
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
 };
 
@@ -33,6 +36,9 @@ class Hardtanh : public Module {
   explicit Hardtanh(HardtanhOptions options = {});
   Var forward(const Var& x) override;
   std::string_view type() const override { return "hardtanh"; }
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Monotone};
+  }
   nlohmann::json config() const override;
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
   const HardtanhOptions& options() const { return options_; }
@@ -47,6 +53,9 @@ class Tanh : public Module {
   Tanh() = default;
   Var forward(const Var& x) override;
   std::string_view type() const override { return "tanh"; }
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Monotone};
+  }
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
 };
 

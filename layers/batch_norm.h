@@ -36,6 +36,10 @@ struct BatchNormOptions {
 class BatchNormLayer : public Module {
  public:
   nlohmann::json config() const override;
+  /// Monotone per channel in evaluation mode (probe rank 2; BatchNorm2d: 4).
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Monotone, .channels = options_.num_features};
+  }
 
   const BatchNormOptions& options() const { return options_; }
   const Var& weight() const { return weight_; }
@@ -89,6 +93,11 @@ class BatchNorm2d : public BatchNorm {
   explicit BatchNorm2d(BatchNormOptions options) : BatchNorm(std::move(options), 4) {}
   BatchNorm2d(BatchNormOptions options, Rng&) : BatchNorm2d(std::move(options)) {}
   std::string_view type() const override { return "batch_norm2d"; }
+  InferenceTraits inference_traits() const override {
+    InferenceTraits t = BatchNorm::inference_traits();
+    t.probe_rank = 4;
+    return t;
+  }
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
 };
 

@@ -30,6 +30,9 @@ class Dropout : public Module {
   Dropout(DropoutOptions options, Rng& rng);
   Var forward(const Var& x) override;
   std::string_view type() const override { return "dropout"; }
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Identity};
+  }
   nlohmann::json config() const override;
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
 

@@ -14,6 +14,9 @@ class Flatten : public Module {
   Flatten() = default;
   Var forward(const Var& x) override;
   std::string_view type() const override { return "flatten"; }
+  InferenceTraits inference_traits() const override {
+    return {.role = InferenceTraits::Role::Reshape};
+  }
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
 };
 

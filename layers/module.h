@@ -38,6 +38,26 @@
 
 namespace lowbit {
 
+/// What a converter for inference (packed/convert.cpp, `lowbit export`) may do with a layer
+/// in evaluation mode. Asked of the module (Module::inference_traits) so that converters
+/// never compare type() strings; a layer that does not override it is run as is.
+struct InferenceTraits {
+  enum class Role {
+    Compute,   ///< run as is (the default)
+    Identity,  ///< the identity at inference: dropped (dropout)
+    Reshape,   ///< changes the shape only, values in order (flatten)
+    /// A monotone map per channel or per element, so that it folds into the thresholds of
+    /// the next binary/ternary layer's input (batch norms, shift batch norm, hardtanh, relu,
+    /// tanh; see packed/thresholds.h).
+    Monotone,
+  };
+  Role role = Role::Compute;
+  /// Monotone: the channels along dimension 1 it acts on per channel; 0 when elementwise.
+  int64_t channels = 0;
+  /// Monotone: the rank of the smallest input it accepts, 2 for (N, C) or 4 for (N, C, H, W).
+  int probe_rank = 2;
+};
+
 /// A parameter as seen by optimizers and checkpoints.
 struct NamedParameter {
   std::string name;  ///< dotted path, e.g. "2.weight"
@@ -71,6 +91,9 @@ class Module {
   ///     (1): linear(bias=true, in_features=784, out_features=10)
   ///   )
   virtual void pretty_print(std::ostream& os) const;
+  /// What inference converters may do with this layer (see InferenceTraits). Default:
+  /// Compute.
+  virtual InferenceTraits inference_traits() const { return {}; }
 
   // ---- training mode (recursive)
   /// Sets training mode on this module and all descendants (dropout, batch norm read it).

@@ -8,9 +8,8 @@
 #include "experiment/run_files.h"
 #include "core/check.h"
 #include "core/random.h"
-#include "layers/batch_norm.h"
 #include "layers/registry.h"
-#include "layers/shift_batch_norm.h"
+#include "layers/sequential.h"
 #include "quant/quant_conv2d.h"
 #include "quant/quant_linear.h"
 
@@ -24,7 +23,7 @@ struct Leaf {
 };
 
 void collect_leaves(Module& m, const std::string& name, std::vector<Leaf>& out) {
-  if (m.type() == "sequential") {
+  if (dynamic_cast<const Sequential*>(&m)) {
     for (const auto& [child_name, child] : m.children())
       collect_leaves(*child, name.empty() ? child_name : name + "." + child_name, out);
     return;
@@ -38,11 +37,12 @@ std::string layer_type(const PackedOp& op) {
   return std::string(op.kind());
 }
 
-int64_t bn_channels(Module& m) {
-  if (const auto* bn = dynamic_cast<const BatchNorm*>(&m)) return bn->options().num_features;
-  if (const auto* sbn = dynamic_cast<const ShiftBatchNorm*>(&m)) return sbn->options().num_features;
-  return 0;
+/// What the op does at inference, asked of its module (packed ops: Compute).
+InferenceTraits traits(PackedOp& op) {
+  if (auto* m = dynamic_cast<ModuleOp*>(&op)) return m->module().inference_traits();
+  return {};
 }
+bool is_role(PackedOp& op, InferenceTraits::Role role) { return traits(op).role == role; }
 
 /// The quantized weights as the simulation computes them in eval mode, as (rows, k).
 Tensor quantized_weights(Quantizer& q, const Var& weight) {
@@ -61,12 +61,11 @@ class Converter {
 
   void add(const Leaf& leaf) {
     Module& m = *leaf.module;
-    const std::string type(m.type());
-    if (type == "dropout") {
+    if (m.inference_traits().role == InferenceTraits::Role::Identity) {
       note(leaf, "dropped (identity at inference)");
       return;
     }
-    if (type == "quant_linear" || type == "quant_conv2d") {
+    if (dynamic_cast<const QuantLinear*>(&m) || dynamic_cast<const QuantConv2d*>(&m)) {
       std::string why;
       if (try_pack(leaf, &why)) return;
       keep_float(leaf, "kept float: " + why);
@@ -131,12 +130,12 @@ class Converter {
     size_t insert_at = ops_.size(), remove_end = ops_.size();
     std::optional<ChannelThresholds> th;
     if (iq) {
-      if (!is_elementwise_quantizer(iq->name())) {
+      if (!is_threshold_quantizer(*iq)) {
         *why = "input quantizer " + std::string(iq->name()) + " is not a binary/ternary sign";
         return false;
       }
-      if (has_output_scale(*iq, o)) {
-        if (iq->name() != "xnor_sign") {
+      if (iq->output_scale_kind() != Quantizer::OutputScale::None) {
+        if (iq->output_scale_kind() != Quantizer::OutputScale::XnorK) {
           *why = "input quantizer " + std::string(iq->name()) + " scales the output";
           return false;
         }
@@ -150,21 +149,22 @@ class Converter {
         // layer as long as nothing foldable comes after the flatten).
         size_t first = ops_.size();
         for (size_t i = ops_.size(); i > 0; --i) {
-          const std::string t = layer_type(*ops_[i - 1]);
-          if (t == "flatten" && first == ops_.size()) continue;
-          if (!is_foldable_layer(t)) break;
+          const InferenceTraits::Role role = traits(*ops_[i - 1]).role;
+          if (role == InferenceTraits::Role::Reshape && first == ops_.size()) continue;
+          if (role != InferenceTraits::Role::Monotone) break;
           first = i - 1;
         }
         size_t last = first;  // one past the run
-        while (last < ops_.size() && is_foldable_layer(layer_type(*ops_[last]))) ++last;
+        while (last < ops_.size() && is_role(*ops_[last], InferenceTraits::Role::Monotone)) ++last;
         std::vector<Module*> chain;
         int64_t channels = 1;
         bool four_d = false;
         for (size_t i = first; i < last; ++i) {
           Module& cm = static_cast<ModuleOp&>(*ops_[i]).module();
           chain.push_back(&cm);
-          if (bn_channels(cm) > 0) channels = bn_channels(cm);
-          if (cm.type() == "batch_norm2d") four_d = true;
+          const InferenceTraits t = cm.inference_traits();
+          if (t.channels > 0) channels = t.channels;
+          if (t.probe_rank == 4) four_d = true;
         }
         std::string fold_why;
         if (!chain.empty()) th = fold_thresholds(chain, *iq, channels, four_d, &fold_why);
@@ -185,7 +185,7 @@ class Converter {
       // Fed by the model input (only flattens before it) with 8-bit pixels: bit planes.
       bool first = !o.conv && !options_.input_lut.empty() &&
                    w->scale != PackedWeights::Scale::PosNeg;
-      for (const auto& prev : ops_) first = first && layer_type(*prev) == "flatten";
+      for (const auto& prev : ops_) first = first && is_role(*prev, InferenceTraits::Role::Reshape);
       if (first) {
         o.input_lut = options_.input_lut;
         how += ", 8-bit input grid (integer GEMM)";
@@ -218,17 +218,6 @@ class Converter {
     ops_.push_back(std::move(op));
     note(leaf, how);
     return true;
-  }
-
-  static bool has_output_scale(const Quantizer& q, const PackedLayerOptions& o) {
-    NoGradGuard no_grad;
-    if (!o.conv) return q.output_scale(Var(Tensor::ones({1, o.in_features})), InputWindow{}).defined();
-    const int64_t s = o.kernel_size;
-    return q.output_scale(Var(Tensor::ones({1, o.in_features, s, s})),
-                          InputWindow{.kernel_h = s,
-                                      .kernel_w = s,
-                                      .conv = Conv2dArgs{.stride = o.stride, .padding = o.padding}})
-        .defined();
   }
 
   ConvertReport* report_;

@@ -9,9 +9,9 @@
 /// Per layer of the (flattened) Sequential:
 ///   quant_linear / quant_conv2d whose eval-mode weight quantizer yields {−n, 0, +p} per
 ///     output unit  -> packed_linear / packed_conv2d (bit planes + scales). The input is
-///     "binary"/"ternary" when the input quantizer is one of is_elementwise_quantizer() and
-///     maps onto {−1, (0,) +1}; the quantizer, with the monotone per-channel layers right
-///     before it (batch norm, shift batch norm, hardtanh, relu, tanh; through a flatten) is
+///     "binary"/"ternary" when the input quantizer is_threshold_quantizer() (elementwise,
+///     values in {−1, (0,) +1}); the quantizer, with the Monotone layers right before it
+///     (Module::inference_traits: batch norms, hardtanh, relu, tanh; through a flatten) is
 ///     folded into a threshold op. XNOR-Net's K scaling needs the float input, so that
 ///     layer quantizes its own input. No input quantizer: "float" input (BNN first layer,
 ///     BWN): weights stored packed, computed with the float GEMM.

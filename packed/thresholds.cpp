@@ -56,14 +56,9 @@ bool is_level(float v) { return v == -1.f || v == 0.f || v == 1.f; }
 
 }  // namespace
 
-bool is_elementwise_quantizer(std::string_view name) {
-  return name == "ste_sign" || name == "binary_connect" || name == "stochastic_sign" ||
-         name == "xnor_sign" || name == "tnn" || name == "ftprop" || name == "swish_sign";
-}
-
-bool is_foldable_layer(std::string_view type) {
-  return type == "batch_norm1d" || type == "batch_norm2d" || type == "shift_batch_norm" ||
-         type == "hardtanh" || type == "relu" || type == "tanh";
+bool is_threshold_quantizer(const Quantizer& q) {
+  const std::vector<float> levels = q.fixed_levels();
+  return q.is_elementwise() && !levels.empty() && std::all_of(levels.begin(), levels.end(), is_level);
 }
 
 float ChannelThresholds::value(int64_t c, float y) const {

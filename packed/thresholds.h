@@ -62,16 +62,13 @@ struct ChannelThresholds {
                                 const std::string& prefix);
 };
 
-/// Input quantizers that act elementwise and deterministically in eval mode (what
-/// fold_thresholds may be given): ste_sign, binary_connect, stochastic_sign, xnor_sign, tnn,
-/// ftprop, swish_sign.
-bool is_elementwise_quantizer(std::string_view name);
-/// Layer types that fold_thresholds accepts in `chain`.
-bool is_foldable_layer(std::string_view type);
+/// Input quantizers fold_thresholds may be given: elementwise in eval mode with values in
+/// {−1, 0, +1} (Quantizer::is_elementwise, fixed_levels), e.g. ste_sign, xnor_sign, tnn.
+bool is_threshold_quantizer(const Quantizer& q);
 
 /// Thresholds equivalent to q = quantizer(chain(y)) per channel. `chain` holds modules in
-/// eval mode, applied in order to a probe of shape (1, channels) or, when four_d,
-/// (1, channels, 1, 1). Returns nullopt (with the reason in *why) when the result is not a
+/// eval mode whose inference_traits() role is Monotone (layers/module.h), applied in order
+/// to a probe of shape (1, channels) or, when four_d, (1, channels, 1, 1). Returns nullopt (with the reason in *why) when the result is not a
 /// monotone step function onto {−1, 0, +1} (e.g. a k-bit quantizer) — the caller then keeps
 /// the layers in float.
 std::optional<ChannelThresholds> fold_thresholds(const std::vector<Module*>& chain,

@@ -49,10 +49,27 @@ Var bwn(const Var& w, bool per_filter = true, bool xnor_grad = true);
 Var xnor_input_scale(const Var& x, const InputWindow& window);
 
 // ---- QNN (Hubara et al., arXiv:1609.07061) — qnn.cpp
-/// k-bit uniform ("linear") quantization on [lo, hi] with 2^bits levels:
-/// forward: q = lo + Δ·⌊(clamp(x, lo, hi) − lo)/Δ + ½⌋, Δ = (hi − lo)/(2^bits − 1).
-/// backward: STE with cancellation outside the range, dL/dx = g·1{lo ≤ x ≤ hi}.
-Var qnn_linear(const Var& x, int bits, float lo = -1.f, float hi = 1.f);
+/// The two k-bit uniform grids of qnn_linear on [lo, hi].
+enum class QnnGrid {
+  /// The QNN paper's LinearQuant(x) = Clip(round(x/s)·s, minV, maxV) with the step
+  /// s = (hi − lo)/2^bits, minV = lo, maxV = hi − s: 2^bits multiples of s, i.e. b-bit two's
+  /// complement scaled by s = 2^(1−b) on [−1, 1] (2 bits: {−1, −½, 0, ½}). lo must be a
+  /// multiple of s; bits >= 2 (1-bit QNN is BNN's sign: ste_sign / binary_connect).
+  Paper,
+  /// 2^bits levels evenly from lo to hi, both included, Δ = (hi − lo)/(2^bits − 1)
+  /// (2 bits on [−1, 1]: {−1, −⅓, ⅓, 1}, no zero).
+  MinMax,
+};
+/// k-bit uniform ("linear") quantization (rounding half to even, as PyTorch and
+/// tf.round do, via std::nearbyint in the default rounding mode):
+/// forward: Paper q = s·clamp(round(x/s), lo/s, lo/s + 2^bits − 1);
+///          MinMax q = lo + Δ·round((clamp(x, lo, hi) − lo)/Δ).
+/// backward: STE with cancellation outside the clip range, dL/dx = g·1{lo ≤ x ≤ top},
+/// top = hi − s (Paper) or hi (MinMax).
+Var qnn_linear(const Var& x, int bits, float lo = -1.f, float hi = 1.f,
+               QnnGrid grid = QnnGrid::Paper);
+/// The values qnn_linear(x, bits, lo, hi, grid) takes, ascending, bit-identical to its outputs.
+std::vector<float> qnn_linear_levels(int bits, float lo, float hi, QnnGrid grid);
 /// k-bit logarithmic quantization (LogQuant = Clip(AP2(x), −max, max)): one sign bit and
 /// 2^(bits−1) − 1 exponents e ∈ [e_max − 2^(bits−1) + 2, e_max], 2^e_max = AP2(max_value):
 /// forward: q = sign(x)·2^e, e = round(log2|x|) clamped above at e_max, and q = 0 when e is
@@ -63,7 +80,8 @@ Var qnn_log(const Var& x, int bits, float max_value = 1.f);
 Var ap2(const Var& x);
 
 // ---- DoReFa-Net (Zhou et al., arXiv:1606.06160) — dorefa.cpp
-/// quantize_k(r) = round((2^k − 1)·r)/(2^k − 1) for r in [0, 1].
+/// quantize_k(r) = round((2^k − 1)·r)/(2^k − 1) for r in [0, 1], ties to even (tf.round in
+/// the reference code; std::nearbyint here).
 /// Activations: forward q = quantize_k(clamp(x, 0, 1)); backward dL/dx = g·1{0 ≤ x ≤ 1}.
 Var dorefa_activation(const Var& x, int bits);
 /// Weights. bits = 1: q = sign(w)·E|w| (mean over the whole tensor, held constant), backward

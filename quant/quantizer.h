@@ -60,6 +60,33 @@ class Quantizer {
   /// ...config()}) rebuilds an equal quantizer.
   virtual nlohmann::json config() const = 0;
 
+  // ---- properties: what converters (packed/), tables and tests ask of a quantizer instead
+  // of comparing name() strings
+  /// True when q(x)[i] depends on x[i] alone in evaluation mode: no statistic of the tensor
+  /// or of a filter (BWN's α, TWN's Δ, DoReFa weights' max |tanh w|). Such a quantizer,
+  /// after per-channel monotone layers, folds into per-channel thresholds (packed/thresholds.h).
+  virtual bool is_elementwise() const { return false; }
+  /// The values q(x) takes in evaluation mode, ascending, when they are fixed ahead of the
+  /// data: {−1, +1} for ste_sign, {−1, 0, +1} for tnn, the k-bit grid of dorefa or
+  /// qnn_linear. Empty when they depend on the data or on trained parameters (bwn, twn, ttq,
+  /// dorefa_weight).
+  virtual std::vector<float> fixed_levels() const { return {}; }
+  /// fixed_levels() == {−1, +1}: binary sign outputs.
+  bool is_binary() const { return fixed_levels() == std::vector<float>{-1.f, 1.f}; }
+  /// fixed_levels() == {−1, 0, +1}: ternary sign outputs.
+  bool is_ternary() const { return fixed_levels() == std::vector<float>{-1.f, 0.f, 1.f}; }
+  /// Which formula output_scale() computes, so that engines reimplementing it (the packed
+  /// XNOR layer) can tell whether they can. None exactly when output_scale() returns no
+  /// factor (the registry sweep checks it): override both or neither.
+  enum class OutputScale {
+    None,   ///< output_scale() returns no factor
+    XnorK,  ///< XNOR-Net's K (see output_scale)
+  };
+  virtual OutputScale output_scale_kind() const { return OutputScale::None; }
+  /// The name for tables and summaries: name() plus the options that make it a different
+  /// method, e.g. "qnn_linear(grid=paper)". Default: name().
+  virtual std::string label() const { return std::string(name()); }
+
   // ---- state (see the header comment)
   void set_training(bool on) { training_ = on; }
   bool is_training() const { return training_; }

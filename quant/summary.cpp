@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "layers/sequential.h"
 #include "quant/quant_layer.h"
 
 namespace lowbit {
@@ -52,11 +53,11 @@ LayerSummary leaf_row(const Module& m, const std::string& name, const Shape& out
   const Quantizer* iq = q ? q->input_quantizer() : nullptr;
   const Quantizer* wq = q ? q->weight_quantizer() : nullptr;
   if (iq) {
-    r.input_quantizer = std::string(iq->name());
+    r.input_quantizer = iq->label();
     r.activation_bits = iq->precision();
   }
   if (wq) {
-    r.weight_quantizer = std::string(wq->name());
+    r.weight_quantizer = wq->label();
     r.weight_bits = wq->precision();
   }
   for (const NamedParameter& p : m.named_parameters()) {
@@ -81,7 +82,7 @@ LayerSummary leaf_row(const Module& m, const std::string& name, const Shape& out
 /// Walks Sequential containers child by child; everything else is one row.
 Var walk(Module& m, const std::string& name, const Var& x, ModelSummary& s) {
   const bool leaf = m.children().empty() || dynamic_cast<const QuantizedLayer*>(&m) != nullptr;
-  if (m.type() == "sequential") {
+  if (dynamic_cast<const Sequential*>(&m)) {
     Var h = x;
     for (const auto& [child_name, child] : m.children())
       h = walk(*child, join(name, child_name), h, s);

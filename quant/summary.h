@@ -35,8 +35,8 @@ struct MacCounts {
 struct LayerSummary {
   std::string name;              ///< dotted module path ("3")
   std::string type;              ///< registry type ("quant_conv2d")
-  std::string input_quantizer;   ///< registry name, "" for full precision
-  std::string weight_quantizer;  ///< registry name, "" for full precision
+  std::string input_quantizer;   ///< Quantizer::label() ("qnn_linear(grid=paper)"), "" for full precision
+  std::string weight_quantizer;  ///< Quantizer::label(), "" for full precision
   int weight_bits = 32;          ///< bits per stored weight (32 without a weight quantizer)
   int activation_bits = 32;      ///< bits of the layer's input as it enters the MACs
   Shape output_shape;            ///< one sample's output shape (no batch dim)

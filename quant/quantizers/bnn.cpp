@@ -46,11 +46,11 @@ class SteSign final : public Quantizer {
   struct Options {
     float clip_value = 1.f;
   };
-  explicit SteSign(Options o) : o_(o) {
-    LB_CHECK(o_.clip_value > 0, "ste_sign: clip_value must be > 0, got ", o_.clip_value);
-  }
+  explicit SteSign(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return ste_sign(x, o_.clip_value); }
   std::string_view name() const override { return "ste_sign"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
   int precision() const override { return 1; }
   nlohmann::json config() const override {
     return {{"clip_value", detail::clip_to_json(o_.clip_value)}};
@@ -74,6 +74,8 @@ class BinaryConnect final : public Quantizer {
  public:
   Var operator()(const Var& x) const override { return ste_sign(x, kNoClip); }
   std::string_view name() const override { return "binary_connect"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
   int precision() const override { return 1; }
   nlohmann::json config() const override { return nlohmann::json::object(); }
   static QuantizerPtr from_json(const nlohmann::json& spec, const std::string& path) {
@@ -90,13 +92,13 @@ class StochasticSign final : public Quantizer {
   struct Options {
     float clip_value = 1.f;
   };
-  explicit StochasticSign(Options o) : o_(o) {
-    LB_CHECK(o_.clip_value > 0, "stochastic_sign: clip_value must be > 0, got ", o_.clip_value);
-  }
+  explicit StochasticSign(Options o) : o_(o) {}
   Var operator()(const Var& x) const override {
     return training_ ? stochastic_sign(x, rng_, o_.clip_value) : ste_sign(x, o_.clip_value);
   }
   std::string_view name() const override { return "stochastic_sign"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
   int precision() const override { return 1; }
   nlohmann::json config() const override {
     return {{"clip_value", detail::clip_to_json(o_.clip_value)}};

@@ -20,7 +20,7 @@ Var dorefa_activation(const Var& x, int bits) {
   const float inv_n = 1.f / n;
   Tensor q = detail::map(x.data(), [=](float v) {
     const float c = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-    return std::floor(c * n + 0.5f) * inv_n;
+    return std::nearbyint(c * n) * inv_n;  // ties to even, as tf.round
   });
   const Tensor xd = x.data();
   return make_result(std::move(q), {x}, "dorefa_activation", [xd](const Tensor& g, GradInputs& in) {
@@ -64,7 +64,7 @@ Var dorefa_weight(const Var& w, int bits) {
   const float half_inv_m = m > 0.f ? 0.5f / m : 0.f;
   Tensor q = detail::map(t, [=](float tv) {
     const float r = tv * half_inv_m + 0.5f;
-    return 2.f * (std::floor(r * levels + 0.5f) * inv_levels) - 1.f;
+    return 2.f * (std::nearbyint(r * levels) * inv_levels) - 1.f;
   });
   return make_result(
       std::move(q), {w}, "dorefa_weight", [t, m, argmax](const Tensor& g, GradInputs& in) {
@@ -97,11 +97,17 @@ class DorefaActivation final : public Quantizer {
   struct Options {
     int bits = 2;
   };
-  explicit DorefaActivation(Options o) : o_(o) {
-    LB_CHECK(o_.bits >= 1 && o_.bits <= 16, "dorefa: bits must be in [1, 16], got ", o_.bits);
-  }
+  explicit DorefaActivation(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return dorefa_activation(x, o_.bits); }
   std::string_view name() const override { return "dorefa"; }
+  bool is_elementwise() const override { return true; }
+  /// i / (2^k − 1), i = 0 .. 2^k − 1, computed as dorefa_activation computes them.
+  std::vector<float> fixed_levels() const override {
+    const int n = (1 << o_.bits) - 1;
+    std::vector<float> v;
+    for (int i = 0; i <= n; ++i) v.push_back(static_cast<float>(i) * (1.f / static_cast<float>(n)));
+    return v;
+  }
   int precision() const override { return o_.bits; }
   nlohmann::json config() const override { return {{"bits", o_.bits}}; }
   static QuantizerPtr from_json(const nlohmann::json& spec, const std::string& path) {
@@ -123,10 +129,7 @@ class DorefaWeight final : public Quantizer {
   struct Options {
     int bits = 2;
   };
-  explicit DorefaWeight(Options o) : o_(o) {
-    LB_CHECK(o_.bits >= 1 && o_.bits <= 16, "dorefa_weight: bits must be in [1, 16], got ",
-             o_.bits);
-  }
+  explicit DorefaWeight(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return dorefa_weight(x, o_.bits); }
   std::string_view name() const override { return "dorefa_weight"; }
   int precision() const override { return o_.bits; }

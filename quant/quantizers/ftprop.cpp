@@ -41,15 +41,14 @@ class Ftprop final : public Quantizer {
     std::string gradient = "soft_hinge";
     bool grad_scale = true;
   };
-  explicit Ftprop(Options o) : o_(std::move(o)) {
-    LB_CHECK(o_.gradient == "soft_hinge" || o_.gradient == "sste",
-             "ftprop: gradient must be \"soft_hinge\" or \"sste\", got \"", o_.gradient, "\"");
-  }
+  explicit Ftprop(Options o) : o_(std::move(o)) {}
   Var operator()(const Var& x) const override {
     return ftprop_sign(x, o_.gradient == "sste" ? FtpropGrad::SaturatedSte : FtpropGrad::SoftHinge,
                        o_.grad_scale);
   }
   std::string_view name() const override { return "ftprop"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
   int precision() const override { return 1; }
   nlohmann::json config() const override {
     return {{"gradient", o_.gradient}, {"grad_scale", o_.grad_scale}};

@@ -39,11 +39,11 @@ class SwishSign final : public Quantizer {
   struct Options {
     float beta = 5.f;
   };
-  explicit SwishSign(Options o) : o_(o) {
-    LB_CHECK(o_.beta > 0, "swish_sign: beta must be > 0, got ", o_.beta);
-  }
+  explicit SwishSign(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return swish_sign(x, o_.beta); }
   std::string_view name() const override { return "swish_sign"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
   int precision() const override { return 1; }
   nlohmann::json config() const override { return {{"beta", float_to_json(o_.beta)}}; }
 

@@ -52,15 +52,14 @@ class Tnn final : public Quantizer {
     bool stochastic = false;
     float clip_value = 1.f;
   };
-  explicit Tnn(Options o) : o_(o) {
-    LB_CHECK(o_.threshold >= 0, "tnn: threshold must be >= 0, got ", o_.threshold);
-    LB_CHECK(o_.clip_value > 0, "tnn: clip_value must be > 0, got ", o_.clip_value);
-  }
+  explicit Tnn(Options o) : o_(o) {}
   Var operator()(const Var& x) const override {
     if (o_.stochastic && training_) return stochastic_ternary(x, rng_, o_.clip_value);
     return ternary_threshold(x, o_.threshold, o_.clip_value);
   }
   std::string_view name() const override { return "tnn"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 0.f, 1.f}; }
   int precision() const override { return 2; }
   int64_t levels() const override { return 3; }
   nlohmann::json config() const override {

@@ -58,8 +58,6 @@ class Ttq final : public Quantizer {
     float init_wn = 1.f;
   };
   explicit Ttq(Options o) : o_(o) {
-    LB_CHECK(o_.threshold >= 0 && o_.threshold < 1, "ttq: threshold must be in [0, 1), got ",
-             o_.threshold);
     wp_ = Var(Tensor::full({1}, o_.init_wp), true);
     wn_ = Var(Tensor::full({1}, o_.init_wn), true);
   }

@@ -59,9 +59,7 @@ class Twn final : public Quantizer {
     float delta_factor = 0.7f;
     bool per_filter = false;
   };
-  explicit Twn(Options o) : o_(o) {
-    LB_CHECK(o_.delta_factor >= 0, "twn: delta_factor must be >= 0, got ", o_.delta_factor);
-  }
+  explicit Twn(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return twn(x, o_.delta_factor, o_.per_filter); }
   std::string_view name() const override { return "twn"; }
   int precision() const override { return 2; }

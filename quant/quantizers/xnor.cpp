@@ -91,10 +91,7 @@ class Bwn final : public Quantizer {
     bool per_filter = true;
     std::string gradient = "xnor";
   };
-  explicit Bwn(Options o) : o_(std::move(o)) {
-    LB_CHECK(o_.gradient == "xnor" || o_.gradient == "ste",
-             "bwn: gradient must be \"xnor\" or \"ste\", got \"", o_.gradient, "\"");
-  }
+  explicit Bwn(Options o) : o_(std::move(o)) {}
   Var operator()(const Var& x) const override {
     return bwn(x, o_.per_filter, o_.gradient == "xnor");
   }
@@ -128,11 +125,14 @@ class XnorSign final : public Quantizer {
     /// The paper's K; both public implementations leave it out, hence off by default.
     bool k_scaling = false;
   };
-  explicit XnorSign(Options o) : o_(o) {
-    LB_CHECK(o_.clip_value > 0, "xnor_sign: clip_value must be > 0, got ", o_.clip_value);
-  }
+  explicit XnorSign(Options o) : o_(o) {}
   Var operator()(const Var& x) const override { return ste_sign(x, o_.clip_value); }
   std::string_view name() const override { return "xnor_sign"; }
+  bool is_elementwise() const override { return true; }
+  std::vector<float> fixed_levels() const override { return {-1.f, 1.f}; }
+  OutputScale output_scale_kind() const override {
+    return o_.k_scaling ? OutputScale::XnorK : OutputScale::None;
+  }
   int precision() const override { return 1; }
   nlohmann::json config() const override {
     return {{"clip_value", detail::clip_to_json(o_.clip_value)}, {"k_scaling", o_.k_scaling}};

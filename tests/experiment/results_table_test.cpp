@@ -269,3 +269,28 @@ TEST_CASE("results table: markdown output") {
         "\nΔ vs baseline: test accuracy minus that of `fp`, in percentage points.\n");
   CHECK_FALSE(fs::exists(path + ".tmp"));
 }
+
+TEST_CASE("results table: quantizers are built through the registry; a bad spec is an error") {
+  TempDir tmp;
+  // The label says which grid a qnn_linear row used.
+  const std::string qnn = tmp / "qnn";
+  write(qnn + "/config.json",
+        config("qnn", {{"name", "qnn_linear"}, {"bits", 2}},
+               {{"name", "qnn_linear"}, {"bits", 3}, {"grid", "min_max"}}, 2)
+            .dump());
+  const RunResult r = read_run(qnn);
+  CHECK(r.method == "qnn_linear(grid=paper)/qnn_linear(grid=min_max)");
+  CHECK(r.weight_bits == std::vector<int>{2});
+  CHECK(r.activation_bits == std::vector<int>{3});
+
+  // An unknown quantizer or option is reported with the file and the JSON path.
+  const std::string bad = tmp / "bad";
+  write(bad + "/config.json", config("bad", "ste_sing", nullptr, 2).dump());
+  std::string e = error_of([&] { read_run(bad); });
+  CHECK(e.find(bad + "/config.json: model.layers[1].weight_quantizer") == 0);
+  CHECK(e.find("did you mean \"ste_sign\"") != std::string::npos);
+  write(bad + "/config.json", config("bad", {{"name", "dorefa"}, {"bitz", 2}}, nullptr, 2).dump());
+  e = error_of([&] { read_run(bad); });
+  CHECK(e.find(bad + "/config.json: model.layers[1].weight_quantizer") == 0);
+  CHECK(e.find("bitz") != std::string::npos);
+}

@@ -14,6 +14,9 @@
 #include "core/random.h"
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
+#include "layers/dropout.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
 #include "layers/shift_batch_norm.h"
 #include "quant/registry.h"
 
@@ -166,4 +169,38 @@ TEST_CASE("fold: a k-bit quantizer is refused with a reason") {
   auto th = fold_thresholds({&bn}, *d, 3, false, &why);
   REQUIRE_MESSAGE(th.has_value(), why);
   check_agrees({&bn}, *d, *th, 3, false);
+}
+
+TEST_CASE("the converter asks the objects: threshold quantizers and inference traits") {
+  // Quantizers: elementwise with values in {−1, 0, +1}, whatever their name.
+  CHECK(is_threshold_quantizer(*make_quantizer("ste_sign")));
+  CHECK(is_threshold_quantizer(*make_quantizer("tnn")));
+  CHECK(is_threshold_quantizer(*make_quantizer("ftprop")));
+  CHECK(is_threshold_quantizer(
+      *make_quantizer({{"name", "qnn_linear"}, {"bits", 1}, {"grid", "min_max"}})));
+  CHECK_FALSE(is_threshold_quantizer(*make_quantizer("qnn_linear")));  // {−1, −½, 0, ½}
+  CHECK_FALSE(is_threshold_quantizer(*make_quantizer("twn")));         // not elementwise
+  CHECK_FALSE(is_threshold_quantizer(*make_quantizer("bwn")));
+
+  // Layers: what export does with each.
+  using Role = InferenceTraits::Role;
+  Rng rng(1);
+  const InferenceTraits bn1 = BatchNorm1d({.num_features = 5}).inference_traits();
+  CHECK(bn1.role == Role::Monotone);
+  CHECK(bn1.channels == 5);
+  CHECK(bn1.probe_rank == 2);
+  const InferenceTraits bn2 = BatchNorm2d({.num_features = 7}).inference_traits();
+  CHECK(bn2.role == Role::Monotone);
+  CHECK(bn2.channels == 7);
+  CHECK(bn2.probe_rank == 4);
+  const InferenceTraits sbn = ShiftBatchNorm({.num_features = 3}).inference_traits();
+  CHECK(sbn.role == Role::Monotone);
+  CHECK(sbn.channels == 3);
+  CHECK(ReLU().inference_traits().role == Role::Monotone);
+  CHECK(ReLU().inference_traits().channels == 0);
+  CHECK(Hardtanh().inference_traits().role == Role::Monotone);
+  CHECK(Tanh().inference_traits().role == Role::Monotone);
+  CHECK(Dropout({.p = 0.5f}, rng).inference_traits().role == Role::Identity);
+  CHECK(Flatten().inference_traits().role == Role::Reshape);
+  CHECK(Linear({.in_features = 2, .out_features = 2}, rng).inference_traits().role == Role::Compute);
 }

@@ -111,20 +111,48 @@ TEST_CASE("xnor_input_scale: K = box filter of the channel mean of |x|") {
   CHECK(kp.data().to_vector()[0] == doctest::Approx(0.5));  // only A[0,0] = 2 in the window
 }
 
-TEST_CASE("qnn_linear: 2^k uniform levels on [lo, hi], STE cancelled outside") {
+TEST_CASE("qnn_linear, paper grid: Clip(round(x/s)·s, −1, 1 − s), s = 2^(1−b), ties to even") {
+  // 2 bits: s = ½, levels {−1, −½, 0, ½}; x/s = −1.5, −0.5, 0.5 and 1.5 are ties.
+  const std::vector<float> x = {-1.5f, -1.f, -0.75f, -0.5f, -0.25f, 0.f,
+                                0.25f, 0.4f,  0.5f,   0.75f, 1.f,    1.2f};
+  Probe p = run([](const Var& v) { return qnn_linear(v, 2); }, x);
+  check_close(p.q, {-1, -1, -1, -0.5f, 0, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f});
+  // round(−0.5) = −0 is stored as +0, like every 0 level.
+  CHECK(std::signbit(p.q[4]) == false);
+  // STE cancelled outside the clip range [minV, maxV] = [−1, ½].
+  check_close(p.grad, {0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0});
+  // 3 bits: s = ¼, eight levels −1 .. ¾; 0.125 and 0.375 are ties (to 0 and ½).
+  p = run([](const Var& v) { return qnn_linear(v, 3); }, {0.125f, 0.375f, 0.6f, 0.9f, -2.f});
+  check_close(p.q, {0, 0.5f, 0.5f, 0.75f, -1});
+  CHECK(qnn_linear_levels(2, -1.f, 1.f, QnnGrid::Paper) ==
+        std::vector<float>{-1.f, -0.5f, 0.f, 0.5f});
+  // A range [0, 1] in 2 bits: s = ¼, levels {0, ¼, ½, ¾}.
+  CHECK(qnn_linear_levels(2, 0.f, 1.f, QnnGrid::Paper) ==
+        std::vector<float>{0.f, 0.25f, 0.5f, 0.75f});
+  // 1 bit is BNN's sign, and min must be a multiple of the step.
+  CHECK_THROWS_AS(qnn_linear(Var(Tensor::zeros({1})), 1), Error);
+  CHECK_THROWS_AS(qnn_linear(Var(Tensor::zeros({1})), 2, -1.f, 0.5f), Error);
+}
+
+TEST_CASE("qnn_linear, min_max grid: 2^k levels from lo to hi inclusive, ties to even") {
   const std::vector<float> x = {-1.5f, -1.f, -0.5f, -0.2f, 0.f, 0.2f, 0.6f, 1.f, 1.2f};
   const float t = 1.f / 3.f;
-  Probe p = run([](const Var& v) { return qnn_linear(v, 2); }, x);
+  auto q2 = [](const Var& v) { return qnn_linear(v, 2, -1.f, 1.f, QnnGrid::MinMax); };
+  Probe p = run(q2, x);
   check_close(p.q, {-1, -1, -t, -t, t, t, t, 1, 1});
   check_close(p.grad, {0, 1, 1, 1, 1, 1, 1, 1, 0});
-  // 1 bit: {-1, +1} with 0 -> +1 (the BNN convention).
-  p = run([](const Var& v) { return qnn_linear(v, 1); }, {-0.1f, 0.f, 0.1f});
-  check_close(p.q, {-1, 1, 1});
-  // A custom range: [0, 3] in 2 bits is the integers 0..3.
-  p = run([](const Var& v) { return qnn_linear(v, 2, 0.f, 3.f); },
-          {-1.f, 0.4f, 0.6f, 2.5f, 3.f, 4.f});
-  check_close(p.q, {0, 0, 1, 3, 3, 3});
-  check_close(p.grad, {0, 1, 1, 1, 1, 0});
+  // 1 bit: {−1, +1}; 0 is the tie (x + 1)/2 = ½, rounded to the even level 0, i.e. −1
+  // (ste_sign's BNN convention maps 0 to +1).
+  p = run([](const Var& v) { return qnn_linear(v, 1, -1.f, 1.f, QnnGrid::MinMax); },
+          {-0.1f, 0.f, 0.1f});
+  check_close(p.q, {-1, -1, 1});
+  // [0, 3] in 2 bits is the integers 0..3; 0.5, 1.5, 2.5 are ties (to 0, 2, 2).
+  p = run([](const Var& v) { return qnn_linear(v, 2, 0.f, 3.f, QnnGrid::MinMax); },
+          {-1.f, 0.4f, 0.5f, 0.6f, 1.5f, 2.5f, 3.f, 4.f});
+  check_close(p.q, {0, 0, 0, 1, 2, 2, 3, 3});
+  check_close(p.grad, {0, 1, 1, 1, 1, 1, 1, 0});
+  CHECK(qnn_linear_levels(2, -1.f, 1.f, QnnGrid::MinMax) ==
+        std::vector<float>{-1.f, -1.f + 2.f / 3.f, -1.f + 2.f / 3.f * 2.f, 1.f});
 }
 
 TEST_CASE("qnn_log: powers of two with underflow to 0 and clipping at max") {
@@ -150,8 +178,13 @@ TEST_CASE("dorefa_activation: quantize_k(clip(x, 0, 1)), STE inside [0, 1]") {
   Probe p = run([](const Var& v) { return dorefa_activation(v, 2); }, x);
   check_close(p.q, {0, 0, 0, t, 2 * t, 2 * t, 1, 1});
   check_close(p.grad, {0, 1, 1, 1, 1, 1, 1, 0});
-  p = run([](const Var& v) { return dorefa_activation(v, 1); }, {0.49f, 0.5f, 2.f});
-  check_close(p.q, {0, 1, 1});
+  // Ties round half to even (tf.round in the reference code): 1 bit, 0.5 -> 0; 2 bits,
+  // 3·0.5 = 1.5 -> 2 and 3·float(1/6) = 0.5 exactly in float -> 0.
+  p = run([](const Var& v) { return dorefa_activation(v, 1); }, {0.49f, 0.5f, 0.51f, 2.f});
+  check_close(p.q, {0, 0, 1, 1});
+  REQUIRE(1.f / 6.f * 3.f == 0.5f);
+  p = run([](const Var& v) { return dorefa_activation(v, 2); }, {1.f / 6.f, 0.5f});
+  check_close(p.q, {0, 2 * t});
 }
 
 TEST_CASE(

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -55,13 +57,11 @@ TEST_CASE("LB_REGISTER_QUANTIZER registers an application's quantizer") {
         std::vector<float>{1.f, -1.f});
 }
 
-TEST_CASE("registry lists every method") {
+TEST_CASE("registry names are sorted and unique") {
   const std::vector<std::string> names = quantizer_names();
+  REQUIRE_FALSE(names.empty());
   CHECK(std::is_sorted(names.begin(), names.end()));
-  for (const char* n :
-       {"ste_sign", "binary_connect", "stochastic_sign", "bwn", "xnor_sign", "qnn_linear",
-        "qnn_log", "dorefa", "dorefa_weight", "twn", "ttq", "tnn", "ftprop", "swish_sign"})
-    CHECK_MESSAGE(std::count(names.begin(), names.end(), n) == 1, n);
+  CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
 }
 
 TEST_CASE("every registered quantizer: JSON round trip, shape, finite gradients, levels") {
@@ -115,6 +115,57 @@ TEST_CASE("every registered quantizer: JSON round trip, shape, finite gradients,
   }
 }
 
+// The properties other code asks of a quantizer (packed/convert.cpp, results tables) must
+// describe what it computes, checked on its eval-mode forward.
+TEST_CASE("every registered quantizer: properties agree with its forward") {
+  for (const std::string& name : quantizer_names()) {
+    CAPTURE(name);
+    QuantizerPtr q = make_quantizer(name);
+    q->set_training(false);
+    CHECK(q->label().rfind(name, 0) == 0);  // the label starts with the registry name
+    Rng rng(5);
+    const Shape shape{4, 64};
+    Var x(Tensor::uniform(shape, rng, -2.f, 2.f));
+    const std::vector<float> xv = x.data().to_vector();
+    const std::vector<float> out = (*q)(x).data().to_vector();
+
+    const std::vector<float> levels = q->fixed_levels();
+    if (!levels.empty()) {
+      CHECK(std::is_sorted(levels.begin(), levels.end()));
+      CHECK(std::adjacent_find(levels.begin(), levels.end()) == levels.end());
+      CHECK(int64_t(levels.size()) <= q->levels());
+      for (float v : out) {  // bit for bit one of the levels (so −0 is not a level's 0)
+        const bool found = std::any_of(levels.begin(), levels.end(), [v](float l) {
+          return std::bit_cast<uint32_t>(l) == std::bit_cast<uint32_t>(v);
+        });
+        CHECK_MESSAGE(found, v);
+      }
+    }
+    CHECK(q->is_binary() == (levels == std::vector<float>{-1.f, 1.f}));
+    if (q->is_binary()) CHECK(q->precision() == 1);
+    if (q->is_ternary()) CHECK(q->precision() == 2);
+
+    // Elementwise: each value alone gives the value it gave inside the tensor.
+    if (q->is_elementwise())
+      for (size_t i = 0; i < xv.size(); i += 7) {
+        const float alone = (*q)(Var(Tensor::from_vector({1, 1}, {xv[i]}))).data().item();
+        CHECK(alone == out[i]);
+      }
+
+    // output_scale_kind() says whether output_scale() returns a factor.
+    const bool scales = q->output_scale(x, InputWindow{}).defined();
+    CHECK(scales == (q->output_scale_kind() != Quantizer::OutputScale::None));
+  }
+  // Options change the properties.
+  CHECK(make_quantizer(json{{"name", "xnor_sign"}, {"k_scaling", true}})->output_scale_kind() ==
+        Quantizer::OutputScale::XnorK);
+  CHECK(make_quantizer("tnn")->is_ternary());
+  CHECK_FALSE(make_quantizer("twn")->is_elementwise());
+  CHECK(make_quantizer("twn")->fixed_levels().empty());
+  CHECK(make_quantizer(json{{"name", "dorefa"}, {"bits", 2}})->fixed_levels() ==
+        std::vector<float>{0.f, 1.f / 3.f, 2.f / 3.f, 1.f});
+}
+
 TEST_CASE("options are read, validated and round-tripped") {
   QuantizerPtr d = make_quantizer(json{{"name", "dorefa"}, {"bits", 3}});
   CHECK(d->precision() == 3);
@@ -127,6 +178,21 @@ TEST_CASE("options are read, validated and round-tripped") {
   CHECK(t->num_scales({8, 3, 3, 3}) == 8);
   CHECK(make_quantizer("twn")->num_scales({8, 3, 3, 3}) == 1);
   CHECK(make_quantizer(nullptr) == nullptr);
+  // qnn_linear: the paper's grid by default; the grid is in the config and the label.
+  QuantizerPtr qp = make_quantizer("qnn_linear");
+  CHECK(qp->config() == json{{"bits", 2}, {"min", -1.0}, {"max", 1.0}, {"grid", "paper"}});
+  CHECK(qp->label() == "qnn_linear(grid=paper)");
+  CHECK(qp->fixed_levels() == std::vector<float>{-1.f, -0.5f, 0.f, 0.5f});
+  QuantizerPtr qm = make_quantizer(json{{"name", "qnn_linear"}, {"grid", "min_max"}});
+  CHECK(qm->label() == "qnn_linear(grid=min_max)");
+  CHECK(qm->fixed_levels().size() == 4);
+  CHECK(qm->fixed_levels().front() == -1.f);
+  CHECK(qm->fixed_levels().back() == 1.f);
+  CHECK(contains(error_of(json{{"name", "qnn_linear"}, {"grid", "midrise"}}), "q.grid"));
+  CHECK(contains(error_of(json{{"name", "qnn_linear"}, {"bits", 1}}), "q.bits"));
+  CHECK(make_quantizer(json{{"name", "qnn_linear"}, {"bits", 1}, {"grid", "min_max"}})->is_binary());
+  CHECK(contains(error_of(json{{"name", "qnn_linear"}, {"max", 0.5}}), "multiple of the step"));
+  CHECK(contains(error_of(json{{"name", "qnn_linear"}, {"min", 1.0}}), "q: "));
   // TTQ owns two parameters.
   QuantizerPtr ttq = make_quantizer("ttq");
   auto params = ttq->parameters();
