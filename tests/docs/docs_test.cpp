@@ -1,6 +1,6 @@
 // Every registered name is documented: a registry sweep over the tables in docs/ (rows
-// starting "| `name` |"), so adding a quantizer, layer type, optimizer or schedule without
-// its row fails here.
+// starting "| `name` |"), so adding a quantizer, layer type, optimizer, schedule, data set,
+// transform or loss without its row fails here.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "datasets/registry.h"
+#include "datasets/transforms.h"
+#include "experiment/loss_registry.h"
 #include "layers/registry.h"
 #include "optim/registry.h"
 #include "quant/registry.h"
@@ -62,6 +65,12 @@ TEST_CASE("docs: every registered layer type, optimizer and schedule has a row i
   check_documented(lowbit::module_type_names(), "extending.md", "### Layer types");
   check_documented(lowbit::optimizer_names(), "extending.md", "### Optimizers");
   check_documented(lowbit::schedule_names(), "extending.md", "### Schedules");
+}
+
+TEST_CASE("docs: every registered data set, transform and loss has a row in config.md") {
+  check_documented(lowbit::dataset_names(), "config.md", "### Data sets");
+  check_documented(lowbit::transform_names(), "config.md", "### Transforms");
+  check_documented(lowbit::loss_names(), "config.md", "### Losses");
 }
 
 TEST_CASE("docs: the table reader finds rows only in the named section") {
