@@ -11,15 +11,11 @@
 using namespace lowbit;
 using lowbit::testing::error_of;
 using lowbit::testing::TempDir;
+using lowbit::testing::write_text_file;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  write_file_atomic(path, text);
-}
 
 json config(const std::string& name, const json& weight_quantizer, const json& input_quantizer,
             int epochs) {
@@ -66,19 +62,19 @@ std::string finished_run(const TempDir& tmp, const std::string& name, double tes
                          const json& wq = "ste_sign", const json& iq = "ste_sign", int wb = 1,
                          int ab = 1) {
   const std::string dir = tmp / name;
-  write(dir + "/config.json", config(name, wq, iq, 4).dump(2));
-  write(dir + "/log.jsonl", R"({"epoch":1,"lr":0.01,"seconds":20.0,"train_accuracy":0.9,"train_loss":0.3,"val_accuracy":0.97})"
+  write_text_file(dir + "/config.json", config(name, wq, iq, 4).dump(2));
+  write_text_file(dir + "/log.jsonl", R"({"epoch":1,"lr":0.01,"seconds":20.0,"train_accuracy":0.9,"train_loss":0.3,"val_accuracy":0.97})"
                             "\n");
   const double bytes = wq.is_null() ? 31400.0 : 1020.0;
-  write(dir + "/metrics.json", metrics(test_acc, wq, iq, wb, ab, bytes, 31400.0 / bytes).dump(2));
+  write_text_file(dir + "/metrics.json", metrics(test_acc, wq, iq, wb, ab, bytes, 31400.0 / bytes).dump(2));
   return dir;
 }
 
 // An unfinished run: 2 of 5 epochs logged (epoch 2 twice, as after a resume), no metrics.json.
 std::string unfinished_run(const TempDir& tmp, const std::string& name) {
   const std::string dir = tmp / name;
-  write(dir + "/config.json", config(name, "twn", nullptr, 5).dump(2));
-  write(dir + "/log.jsonl",
+  write_text_file(dir + "/config.json", config(name, "twn", nullptr, 5).dump(2));
+  write_text_file(dir + "/log.jsonl",
         R"({"epoch":1,"lr":0.01,"seconds":30.0,"train_accuracy":0.9,"train_loss":0.3,"val_accuracy":0.95})"
         "\n"
         R"({"epoch":2,"lr":0.01,"seconds":99.0,"train_accuracy":0.9,"train_loss":0.3,"val_accuracy":0.5})"
@@ -160,7 +156,7 @@ TEST_CASE("results table: an unfinished run shows its progress from log.jsonl") 
 
   // No epoch logged yet.
   const std::string fresh = tmp / "fresh";
-  write(fresh + "/config.json", config("fresh", "twn", nullptr, 7).dump());
+  write_text_file(fresh + "/config.json", config("fresh", "twn", nullptr, 7).dump());
   CHECK(read_run(fresh).status() == "running: epoch 0/7");
 }
 
@@ -211,31 +207,31 @@ TEST_CASE("results table: folders that are not runs and malformed files give one
 
   // Malformed metrics.json: file, line and column.
   const std::string bad = finished_run(tmp, "bad", 0.9);
-  write(bad + "/metrics.json", "{\"test_accuracy\": 0.9,\n \"epochs\": }\n");
+  write_text_file(bad + "/metrics.json", "{\"test_accuracy\": 0.9,\n \"epochs\": }\n");
   const std::string e = error_of([&] { read_runs({tmp / "a", bad}); });
   CHECK(e.find(bad + "/metrics.json:2:") == 0);
   CHECK(e.find("invalid JSON") != std::string::npos);
 
   // Well-formed JSON with a wrong value names the file and key.
-  write(bad + "/metrics.json", R"({"test_accuracy": "97%"})");
+  write_text_file(bad + "/metrics.json", R"({"test_accuracy": "97%"})");
   CHECK(error_of([&] { read_run(bad); }) ==
         bad + "/metrics.json: \"test_accuracy\" should be a number, got \"97%\"");
-  write(bad + "/metrics.json", R"({"test_accuracy": 97.3})");
+  write_text_file(bad + "/metrics.json", R"({"test_accuracy": 97.3})");
   CHECK(error_of([&] { read_run(bad); }).find("should be a fraction in [0, 1]") != std::string::npos);
-  write(bad + "/metrics.json", R"({"epochs": 4})");
+  write_text_file(bad + "/metrics.json", R"({"epochs": 4})");
   CHECK(error_of([&] { read_run(bad); }) == bad + "/metrics.json: \"test_accuracy\" is missing");
 
   // Malformed log.jsonl of an unfinished run: file and line.
   const std::string running = unfinished_run(tmp, "running");
-  write(running + "/log.jsonl", "{\"epoch\": 1}\n{oops\n");
+  write_text_file(running + "/log.jsonl", "{\"epoch\": 1}\n{oops\n");
   CHECK(error_of([&] { read_run(running); }).find(running + "/log.jsonl:2: not a JSON line") == 0);
 }
 
 TEST_CASE("results table: glob-expanded lists skip files and compress folders, once per folder") {
   TempDir tmp;
   const std::string run = finished_run(tmp, "mnist_bnn", 0.97);
-  write(tmp / "mnist_bnn.out", "training log\n");
-  write(tmp / "deep_compression/config.json",
+  write_text_file(tmp / "mnist_bnn.out", "training log\n");
+  write_text_file(tmp / "deep_compression/config.json",
         R"({"name": "dc", "train": "experiments/mnist/lenet5.json", "prune": {}, "quantize": {}})");
   std::vector<std::string> skipped;
   const std::vector<RunResult> rows =
@@ -274,7 +270,7 @@ TEST_CASE("results table: quantizers are built through the registry; a bad spec 
   TempDir tmp;
   // The label says which grid a qnn_linear row used.
   const std::string qnn = tmp / "qnn";
-  write(qnn + "/config.json",
+  write_text_file(qnn + "/config.json",
         config("qnn", {{"name", "qnn_linear"}, {"bits", 2}},
                {{"name", "qnn_linear"}, {"bits", 3}, {"grid", "min_max"}}, 2)
             .dump());
@@ -285,11 +281,11 @@ TEST_CASE("results table: quantizers are built through the registry; a bad spec 
 
   // An unknown quantizer or option is reported with the file and the JSON path.
   const std::string bad = tmp / "bad";
-  write(bad + "/config.json", config("bad", "ste_sing", nullptr, 2).dump());
+  write_text_file(bad + "/config.json", config("bad", "ste_sing", nullptr, 2).dump());
   std::string e = error_of([&] { read_run(bad); });
   CHECK(e.find(bad + "/config.json: model.layers[1].weight_quantizer") == 0);
   CHECK(e.find("did you mean \"ste_sign\"") != std::string::npos);
-  write(bad + "/config.json", config("bad", {{"name", "dorefa"}, {"bitz", 2}}, nullptr, 2).dump());
+  write_text_file(bad + "/config.json", config("bad", {{"name", "dorefa"}, {"bitz", 2}}, nullptr, 2).dump());
   e = error_of([&] { read_run(bad); });
   CHECK(e.find(bad + "/config.json: model.layers[1].weight_quantizer") == 0);
   CHECK(e.find("bitz") != std::string::npos);

@@ -17,15 +17,11 @@ using namespace lowbit;
 using lowbit::testing::contains;
 using lowbit::testing::error_of;
 using lowbit::testing::TempDir;
+using lowbit::testing::write_text_file;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  write_file_atomic(path, text);
-}
 
 // A small valid experiment: one quantized layer (its quantizer is what sweeps change).
 json experiment_json(const std::string& name) {
@@ -54,8 +50,8 @@ struct Fixture {
     json f = experiment_json("fp");
     f["model"]["layers"][1].erase("weight_quantizer");
     f["model"]["layers"][3].erase("weight_quantizer");
-    write(fp, f.dump());
-    write(twn, experiment_json("twn").dump());
+    write_text_file(fp, f.dump());
+    write_text_file(twn, experiment_json("twn").dump());
   }
   json study() const {
     return {{"name", "s"},
@@ -225,7 +221,7 @@ TEST_CASE("study: finished runs are skipped, interrupted ones resumed, foreign f
     const RunPaths r(p.runs[1].run_dir);
     fs::create_directories(r.dir);
     write_json_atomic(r.config, p.runs[1].config);
-    write(r.checkpoint, "x");
+    write_text_file(r.checkpoint, "x");
     const RunPaths q(p.runs[2].run_dir);
     fs::create_directories(q.dir);
     write_json_atomic(q.config, p.runs[2].config);
@@ -265,7 +261,7 @@ TEST_CASE("study: finished runs are skipped, interrupted ones resumed, foreign f
     CHECK(contains(error_of([&] { plan_study(s, o); }), "fp_s1: holds a finished run of another config"));
   }
   // Run files without config.json are not ours to overwrite either.
-  write(RunPaths(p.runs[3].run_dir).checkpoint, "x");
+  write_text_file(RunPaths(p.runs[3].run_dir).checkpoint, "x");
   CHECK(contains(error_of([&] { plan_study(s, f.options()); }), "holds run files but no config.json"));
 }
 

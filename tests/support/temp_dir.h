@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -33,5 +34,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// Writes `text` to `path`, creating its parent folders (test fixtures: configs, run files).
+inline void write_text_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 }  // namespace lowbit::testing
