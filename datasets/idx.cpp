@@ -39,9 +39,10 @@ InMemoryDataset load_mnist_like(const char* fn, const std::string& root, const s
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = detail::read_bytes(path);
-  const char* where = path.size() > 3 && path.ends_with(".gz") ? " (decompressed)" : "";
+IdxArray read_idx(const std::string& path) { return parse_idx(detail::read_bytes(path), path); }
+
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
+  const char* where = path.ends_with(".gz") ? " (decompressed)" : "";
   const size_t n = bytes.size();
   LB_CHECK(n >= 4, path, ": truncated at byte ", n, where, ": expected a 4-byte IDX magic number");
   LB_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": not an IDX file: the magic number starts with ",
@@ -85,6 +86,8 @@ InMemoryDataset load_idx_pair(const std::string& images_path, const std::string&
            dims_str(labels.dims));
   LB_CHECK(labels.dims[0] == images.dims[0], labels_path, ": ", labels.dims[0],
            " labels but ", images_path, " has ", images.dims[0], " images");
+  LB_CHECK(images.dims[0] > 0, images_path, ": holds 0 images (an empty data set); run ",
+           "scripts/get_data.sh again or check the data files");
   const size_t n_classes = class_names.size();
   std::vector<int32_t> y(labels.values.size());
   for (size_t i = 0; i < y.size(); ++i) {

@@ -5,6 +5,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "core/json_file.h"
 #include "core/serialize.h"
 
 namespace lowbit {
@@ -21,26 +22,7 @@ const std::vector<std::string>& loss_names() {
   return names;
 }
 
-json load_json_file(const std::string& path) {
-  const std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // Byte offset -> line and column for the message.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string what = e.what();
-    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-    LB_FAIL(path, ":", line, ":", col, ": invalid JSON: ", what);
-  }
-}
+json load_json_file(const std::string& path) { return read_json_file(path); }
 
 void apply_override(json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -119,6 +101,9 @@ ExperimentConfig parse_experiment(const json& config) {
     const std::string default_root = cfg.data.dataset == "fashion_mnist" ? "data/fashion-mnist"
                                                                          : "data/" + cfg.data.dataset;
     cfg.data.root = a.string("root", default_root);
+    // issue 14 (harden): "" would become "/" once joined with a file name.
+    LB_CHECK(!cfg.data.root.empty(), "data.root: expected a folder, got \"\" (leave the key out for ",
+             "the default, ", default_root, ")");
     cfg.data.validation = a.non_negative_int("validation", 0);
     if (const json* t = a.array("transforms")) {
       check_transform_list(t, "data.transforms", transform_names());

@@ -57,11 +57,18 @@ Experiment::Experiment(ExperimentConfig cfg, bool load_data)
   transforms = make_transforms(config.data.transforms, "data.transforms");
   if (load_data) {
     const InMemoryDataset full = load_dataset(config.data.dataset, config.data.root, "train");
+    // issue 14 (harden): an empty set is the data files' fault, not data.validation's.
+    LB_CHECK(full.size() > 0, config.data.root, ": the ", config.data.dataset,
+             " training set is empty; check the data files (scripts/get_data.sh)");
     LB_CHECK(config.data.validation < full.size(), "data.validation: ", config.data.validation,
              " held-out examples leave none to train on (", full.size(), " in the training set)");
     TrainValSplit split = train_val_split(full, config.data.validation);
     train = split.train;
     val = split.val;
+    // issue 14 (harden): a batch larger than the training set would silently be one batch.
+    LB_CHECK(config.train.batch_size <= train.size(), "train.batch_size: ", config.train.batch_size,
+             " is larger than the ", train.size(), " training examples (", config.data.root,
+             config.data.validation ? ", after data.validation" : "", ")");
     test = load_dataset(config.data.dataset, config.data.root, "test");
     num_classes = full.num_classes();
     image_shape = TransformPipeline(transforms, full.image_shape()).output_shape();
