@@ -62,8 +62,10 @@ IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
     LB_CHECK(dim < (int64_t{1} << 31), path, ": dimension ", d, " at byte ", 4 + 4 * d,
              " is negative");
     out.dims.push_back(dim);
+    // Checked before multiplying (fuzzing found the product overflowing int64 first).
+    LB_CHECK(dim == 0 || count < (int64_t{1} << 40) / dim, path, ": implausible IDX dimensions ",
+             dims_str(out.dims));
     count *= dim;
-    LB_CHECK(count < (int64_t{1} << 40), path, ": implausible IDX dimensions ", dims_str(out.dims));
   }
   const size_t expected = header + static_cast<size_t>(count);
   LB_CHECK(n >= expected, path, ": truncated at byte ", n, where, ": expected ", expected,
