@@ -267,6 +267,36 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
   return buf;
 }
 
+// stb_image 2.27 (Debian 12's libstb) writes one past a 257-entry table when a JPEG Huffman
+// table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
+// Checks the DHT segments before the first scan; later ones (progressive JPEGs) are not seen.
+void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return;  // not a JPEG
+  size_t p = 2;
+  while (p + 4 <= b.size() && b[p] == 0xFF) {
+    const uint8_t marker = b[p + 1];
+    if (marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      p += marker == 0xFF ? 1 : 2;  // fill byte, or a marker without a length
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return;  // start of scan, end of image
+    const size_t len = (size_t{b[p + 2]} << 8) | b[p + 3];
+    if (len < 2) return;  // stb reports this itself
+    if (marker == 0xC4) {
+      // stb reads the counts even from a segment cut short by the end of the file.
+      const size_t end = std::min(p + 2 + len, b.size());
+      for (size_t q = p + 4; q + 17 <= end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += b[q + i];
+        LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
+                 codes, " codes at byte ", q, ")");
+        q += 17 + codes;
+      }
+    }
+    p += 2 + len;
+  }
+}
+
 }  // namespace
 
 DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& source,
@@ -276,6 +306,7 @@ DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& 
   LB_CHECK(!bytes.empty(), source, ": cannot decode image (empty file)");
   LB_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), source,
            ": image file of ", bytes.size(), " bytes is too large to decode");
+  check_jpeg_huffman_tables(bytes, source);
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;
   LB_CHECK(stbi_info_from_memory(bytes.data(), size, &w, &h, &comp), source,
