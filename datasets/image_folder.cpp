@@ -273,7 +273,11 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
 void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
   if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return;  // not a JPEG
   size_t p = 2;
-  while (p + 4 <= b.size() && b[p] == 0xFF) {
+  while (p + 4 <= b.size()) {
+    if (b[p] != 0xFF) {  // stb skips bytes between segments until the next 0xFF
+      ++p;
+      continue;
+    }
     const uint8_t marker = b[p + 1];
     if (marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
       p += marker == 0xFF ? 1 : 2;  // fill byte, or a marker without a length
