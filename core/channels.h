@@ -17,7 +17,7 @@ struct ChannelLayout {
 /// (vectorised) inside a run.
 template <class Term>
 void reduce_channels(const ChannelLayout& l, double* out, Term term) {
-  const auto [N, C, S] = l;
+  const int64_t N = l.N, C = l.C, S = l.S;  // not a structured binding: clang 14 cannot capture one
   if (S == 1) {  // (N, C): rows are contiguous across channels
     kernels::parallel_for(
         C,
@@ -95,7 +95,7 @@ void reduce_channels2(const ChannelLayout& l, double* out0, double* out1, Term t
 /// out[i] = f(c, i) for every element.
 template <class F>
 void map_channels(const ChannelLayout& l, float* out, F f) {
-  const auto [N, C, S] = l;
+  const int64_t N = l.N, C = l.C, S = l.S;  // not a structured binding: clang 14 cannot capture one
   if (S == 1) {
     kernels::parallel_for(
         N,

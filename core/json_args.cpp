@@ -25,8 +25,35 @@ std::string json_path(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
+namespace {
+// Writes `v` compactly into `out`, stopping soon after `out` passes `limit` characters. Every
+// nesting level adds at least one character, so the recursion is bounded by `limit` too: a
+// value nested 100,000 deep (issue 14) costs a few dozen calls, not a stack overflow as
+// json::dump would.
+void write_brief(const json& v, std::string& out, size_t limit) {
+  if (v.is_object() || v.is_array()) {
+    const bool obj = v.is_object();
+    out += obj ? '{' : '[';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() > limit) return;
+      if (!first) out += ',';
+      first = false;
+      if (obj) out += json(it.key()).dump() + ":";
+      write_brief(it.value(), out, limit);
+    }
+    out += obj ? '}' : ']';
+  } else if (v.is_string() && v.get_ref<const std::string&>().size() > limit) {
+    out += json(v.get_ref<const std::string&>().substr(0, limit)).dump();
+  } else {
+    out += v.dump();
+  }
+}
+}  // namespace
+
 std::string json_brief(const json& value) {
-  std::string s = value.dump();
+  std::string s;
+  write_brief(value, s, 60);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }

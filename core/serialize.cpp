@@ -1,6 +1,9 @@
 #include "core/serialize.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +12,7 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "core/json_file.h"
 
 namespace lowbit {
 
@@ -19,16 +23,33 @@ namespace lowbit {
 static_assert(sizeof(float) == 4);
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    LB_CHECK(out.good(), path, ": cannot open \"", tmp, "\" for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    LB_CHECK(out.good(), path, ": write failed (disk full?)");
+  write_file_atomic(path, {{bytes.data(), bytes.size()}});
+}
+
+void write_file_atomic(const std::string& path,
+                       const std::vector<std::pair<const void*, size_t>>& parts) {
+  // Unique per process, so two processes writing one file (two runs building the same image
+  // cache) do not share a temporary file; the last rename wins and both results are whole.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  LB_CHECK(f != nullptr, path, ": cannot create \"", tmp, "\": ", std::strerror(errno));
+  bool ok = true;
+  for (const auto& [data, size] : parts)
+    ok = ok && (size == 0 || std::fwrite(data, 1, size, f) == size);
+  ok = ok && std::fflush(f) == 0;
+  const int write_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    std::remove(tmp.c_str());
+    LB_FAIL(path, ": write failed (disk full?): ", std::strerror(write_errno ? write_errno : errno));
   }
-  LB_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename \"", tmp,
-           "\" into place: ", std::strerror(errno));
+  // rename fails when `path` is a directory, on another file system, not writable...: the
+  // temporary file must not stay behind (issue 14: `eval --predictions DIR` left one).
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    LB_FAIL(path, ": cannot write it (rename from \"", tmp, "\" failed: ", std::strerror(err), ")");
+  }
 }
 
 std::string read_file(const std::string& path) {
@@ -63,19 +84,30 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   write_file_atomic(path, out);
 }
 
+int64_t checked_numel(const Shape& shape, int64_t max_numel, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    LB_CHECK(d >= 0, what, " has shape ", shape, " with a negative dimension");
+    LB_CHECK(d == 0 || n <= max_numel / d, what, " has shape ", shape, ": more than ", max_numel,
+             " elements (", max_numel, " fit in the data)");
+    n *= d;
+  }
+  // A zero dimension makes the product 0 whatever follows; the later dims were still checked.
+  return n;
+}
+
 NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  const std::string bytes = read_file(path);
+  return parse_safetensors(read_file(path), path, metadata);
+}
+
+NamedTensors parse_safetensors(std::string_view bytes, const std::string& path,
+                               std::map<std::string, std::string>* metadata) {
   LB_CHECK(bytes.size() >= 8, path, ": not a safetensors file (", bytes.size(), " bytes, truncated?)");
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   LB_CHECK(n <= bytes.size() - 8, path, ": header of ", n, " bytes runs past the end of the ",
            bytes.size(), "-byte file (truncated or not safetensors)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
-  } catch (const nlohmann::json::exception& e) {
-    LB_FAIL(path, ": bad safetensors header at byte 8: ", e.what());
-  }
+  const nlohmann::json header = parse_json(bytes.substr(8, n), path + " (safetensors header at byte 8)");
   LB_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   const uint64_t data_start = 8 + n, data_size = bytes.size() - data_start;
   struct Entry {
@@ -94,10 +126,19 @@ NamedTensors load_safetensors(const std::string& path, std::map<std::string, std
       const std::string dtype = info.at("dtype").get<std::string>();
       LB_CHECK(dtype == "F32", path, ": tensor \"", name, "\" has dtype ", dtype,
                "; lowbit reads F32 only");
-      Entry e{name, info.at("shape").get<Shape>(), info.at("data_offsets").at(0).get<uint64_t>(),
-              info.at("data_offsets").at(1).get<uint64_t>()};
+      const std::string what = path + ": tensor \"" + name + "\"";
+      Entry e{name, {}, 0, 0};
+      const auto& shape = info.at("shape");
+      LB_CHECK(shape.is_array(), what, ": shape is not a list");
+      for (const auto& d : shape) e.shape.push_back(json_int(d, 0, INT64_MAX, what + " shape"));
+      const auto& offsets = info.at("data_offsets");
+      LB_CHECK(offsets.is_array() && offsets.size() == 2, what, ": data_offsets is not [begin, end]");
+      e.begin = static_cast<uint64_t>(json_int(offsets[0], 0, INT64_MAX, what + " data_offsets"));
+      e.end = static_cast<uint64_t>(json_int(offsets[1], 0, INT64_MAX, what + " data_offsets"));
+      const int64_t numel = checked_numel(e.shape, static_cast<int64_t>(data_size / sizeof(float)),
+                                          what);
       LB_CHECK(e.begin <= e.end && e.end <= data_size &&
-                   e.end - e.begin == static_cast<uint64_t>(shape_numel(e.shape)) * sizeof(float),
+                   e.end - e.begin == static_cast<uint64_t>(numel) * sizeof(float),
                path, ": tensor \"", name, "\" has data_offsets [", e.begin, ", ", e.end,
                "] inconsistent with shape ", e.shape, " or the ", data_size,
                " data bytes (truncated file?)");

@@ -24,29 +24,41 @@ const std::vector<std::string>& cifar10_class_names() {
   return names;
 }
 
+namespace {
+// Appends the records of one batch file to pixels and labels.
+void append_batch(const std::vector<uint8_t>& bytes, const std::string& path,
+                  std::vector<uint8_t>& pixels, std::vector<int32_t>& labels) {
+  const auto n = static_cast<int64_t>(bytes.size());
+  LB_CHECK(n > 0, path, ": empty file: expected 3073-byte records (1 label byte + 3072 pixel ",
+           "bytes)");
+  LB_CHECK(n % kRecord == 0, path, ": truncated at byte ", n, ": expected a whole number of ",
+           "3073-byte records (1 label byte + 3072 pixel bytes), but record ", n / kRecord,
+           " has only ", n % kRecord, " bytes");
+  const int64_t count = n / kRecord;
+  const size_t old = pixels.size();
+  pixels.resize(old + static_cast<size_t>(count * kPixels));
+  for (int64_t r = 0; r < count; ++r) {
+    const uint8_t* rec = bytes.data() + r * kRecord;
+    LB_CHECK(rec[0] < 10, path, ": label ", int(rec[0]), " at byte ", r * kRecord, " (record ", r,
+             ") is outside [0, 10)");
+    labels.push_back(rec[0]);
+    std::memcpy(pixels.data() + old + static_cast<size_t>(r * kPixels), rec + 1, kPixels);
+  }
+}
+}  // namespace
+
 InMemoryDataset load_cifar10_batches(const std::vector<std::string>& paths) {
   LB_CHECK(!paths.empty(), "load_cifar10_batches: no files given");
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
-  for (const auto& path : paths) {
-    const std::vector<uint8_t> bytes = detail::read_bytes(path);
-    const auto n = static_cast<int64_t>(bytes.size());
-    LB_CHECK(n > 0, path, ": empty file: expected 3073-byte records (1 label byte + 3072 pixel ",
-             "bytes)");
-    LB_CHECK(n % kRecord == 0, path, ": truncated at byte ", n, ": expected a whole number of ",
-             "3073-byte records (1 label byte + 3072 pixel bytes), but record ", n / kRecord,
-             " has only ", n % kRecord, " bytes");
-    const int64_t count = n / kRecord;
-    const size_t old = pixels.size();
-    pixels.resize(old + static_cast<size_t>(count * kPixels));
-    for (int64_t r = 0; r < count; ++r) {
-      const uint8_t* rec = bytes.data() + r * kRecord;
-      LB_CHECK(rec[0] < 10, path, ": label ", int(rec[0]), " at byte ", r * kRecord,
-               " (record ", r, ") is outside [0, 10)");
-      labels.push_back(rec[0]);
-      std::memcpy(pixels.data() + old + static_cast<size_t>(r * kPixels), rec + 1, kPixels);
-    }
-  }
+  for (const auto& path : paths) append_batch(detail::read_bytes(path), path, pixels, labels);
+  return InMemoryDataset(std::move(pixels), std::move(labels), {3, 32, 32}, cifar10_class_names());
+}
+
+InMemoryDataset parse_cifar10_batch(const std::vector<uint8_t>& bytes, const std::string& source) {
+  std::vector<uint8_t> pixels;
+  std::vector<int32_t> labels;
+  append_batch(bytes, source, pixels, labels);
   return InMemoryDataset(std::move(pixels), std::move(labels), {3, 32, 32}, cifar10_class_names());
 }
 

@@ -22,6 +22,8 @@ const std::vector<std::string>& cifar10_class_names();
 /// Reads CIFAR-10 binary batch files (3073-byte records) in the given order. Throws naming
 /// the file and byte offset for a size that is not a whole number of records or a label > 9.
 InMemoryDataset load_cifar10_batches(const std::vector<std::string>& paths);
+/// One batch file's bytes; `source` names them in errors.
+InMemoryDataset parse_cifar10_batch(const std::vector<uint8_t>& bytes, const std::string& source);
 
 /// CIFAR-10 from `root`, split "train" (50000) or "test" (10000). Looks in order for
 ///   <root>/cifar-10-batches-bin/*.bin, <root>/*.bin       (official binary batches)

@@ -39,9 +39,10 @@ InMemoryDataset load_mnist_like(const char* fn, const std::string& root, const s
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  std::vector<uint8_t> bytes = detail::read_bytes(path);
-  const char* where = path.size() > 3 && path.ends_with(".gz") ? " (decompressed)" : "";
+IdxArray read_idx(const std::string& path) { return parse_idx(detail::read_bytes(path), path); }
+
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path) {
+  const char* where = path.ends_with(".gz") ? " (decompressed)" : "";
   const size_t n = bytes.size();
   LB_CHECK(n >= 4, path, ": truncated at byte ", n, where, ": expected a 4-byte IDX magic number");
   LB_CHECK(bytes[0] == 0 && bytes[1] == 0, path, ": not an IDX file: the magic number starts with ",
@@ -61,8 +62,10 @@ IdxArray read_idx(const std::string& path) {
     LB_CHECK(dim < (int64_t{1} << 31), path, ": dimension ", d, " at byte ", 4 + 4 * d,
              " is negative");
     out.dims.push_back(dim);
+    // Checked before multiplying (fuzzing found the product overflowing int64 first).
+    LB_CHECK(dim == 0 || count < (int64_t{1} << 40) / dim, path, ": implausible IDX dimensions ",
+             dims_str(out.dims));
     count *= dim;
-    LB_CHECK(count < (int64_t{1} << 40), path, ": implausible IDX dimensions ", dims_str(out.dims));
   }
   const size_t expected = header + static_cast<size_t>(count);
   LB_CHECK(n >= expected, path, ": truncated at byte ", n, where, ": expected ", expected,
@@ -85,6 +88,8 @@ InMemoryDataset load_idx_pair(const std::string& images_path, const std::string&
            dims_str(labels.dims));
   LB_CHECK(labels.dims[0] == images.dims[0], labels_path, ": ", labels.dims[0],
            " labels but ", images_path, " has ", images.dims[0], " images");
+  LB_CHECK(images.dims[0] > 0, images_path, ": holds 0 images (an empty data set); run ",
+           "scripts/get_data.sh again or check the data files");
   const size_t n_classes = class_names.size();
   std::vector<int32_t> y(labels.values.size());
   for (size_t i = 0; i < y.size(); ++i) {

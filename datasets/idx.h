@@ -23,6 +23,8 @@ struct IdxArray {
 
 /// Reads an unsigned-byte (type 0x08) IDX file, raw or .gz. Throws naming the file.
 IdxArray read_idx(const std::string& path);
+/// The same from the (decompressed) bytes of an IDX file; `source` names them in errors.
+IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& source);
 
 /// Images IDX (N, H, W) + labels IDX (N) -> N examples of (1, H, W). Labels must be below
 /// class_names.size().

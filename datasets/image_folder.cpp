@@ -10,10 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 
 #include "core/check.h"
+#include "core/serialize.h"
 #include "core/threads.h"
 #include "datasets/internal/file_io.h"
 
@@ -155,7 +157,7 @@ void write_cache(const std::string& path, const Listing& listing, const InMemory
   const uint8_t* pixels = d.pixels(0);
   const auto pixel_bytes = static_cast<size_t>(d.size() * d.example_numel());
   const uint64_t sum = cache_checksum(meta.data(), meta.size(), pixels, pixel_bytes);
-  detail::write_parts_atomic(path, {{meta.data(), meta.size()}, {pixels, pixel_bytes}, {&sum, 8}});
+  write_file_atomic(path, {{meta.data(), meta.size()}, {pixels, pixel_bytes}, {&sum, 8}});
 }
 
 // Returns the cached data set, or nullopt with `why` set when the cache cannot be used.
@@ -265,19 +267,67 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
   return buf;
 }
 
-// Decodes one file to exactly `c` channels; returns its width and height via w, h.
-std::unique_ptr<stbi_uc, void (*)(void*)> decode(const ImageFile& f, int c, int& w, int& h) {
-  const std::vector<uint8_t> bytes = read_small_file(f);
-  int comp = 0;
-  stbi_uc* img = bytes.empty() ? nullptr
-                               : stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
-                                                       &w, &h, &comp, c);
-  LB_CHECK(img != nullptr, f.path, ": cannot decode image (",
-           bytes.empty() ? "empty file" : stbi_failure_reason(), ")");
-  return {img, stbi_image_free};
+// stb_image 2.27 (Debian 12's libstb) writes one past a 257-entry table when a JPEG Huffman
+// table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
+// Checks the DHT segments before the first scan; later ones (progressive JPEGs) are not seen.
+void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return;  // not a JPEG
+  size_t p = 2;
+  while (p + 4 <= b.size()) {
+    if (b[p] != 0xFF) {  // stb skips bytes between segments until the next 0xFF
+      ++p;
+      continue;
+    }
+    const uint8_t marker = b[p + 1];
+    if (marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      p += marker == 0xFF ? 1 : 2;  // fill byte, or a marker without a length
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return;  // start of scan, end of image
+    const size_t len = (size_t{b[p + 2]} << 8) | b[p + 3];
+    if (len < 2) return;  // stb reports this itself
+    if (marker == 0xC4) {
+      // stb reads the counts even from a segment cut short by the end of the file.
+      const size_t end = std::min(p + 2 + len, b.size());
+      for (size_t q = p + 4; q + 17 <= end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += b[q + i];
+        LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
+                 codes, " codes at byte ", q, ")");
+        q += 17 + codes;
+      }
+    }
+    p += 2 + len;
+  }
 }
 
 }  // namespace
+
+DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& source,
+                          int channels) {
+  LB_CHECK(channels == 0 || channels == 1 || channels == 3, "decode_image: channels must be 0 ",
+           "(auto), 1 or 3, got ", channels);
+  LB_CHECK(!bytes.empty(), source, ": cannot decode image (empty file)");
+  LB_CHECK(bytes.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), source,
+           ": image file of ", bytes.size(), " bytes is too large to decode");
+  check_jpeg_huffman_tables(bytes, source);
+  const int size = static_cast<int>(bytes.size());
+  int w = 0, h = 0, comp = 0;
+  LB_CHECK(stbi_info_from_memory(bytes.data(), size, &w, &h, &comp), source,
+           ": cannot decode image (", stbi_failure_reason(), ")");
+  LB_CHECK(int64_t{w} * h <= kMaxImagePixels, source, ": image of ", w, "x", h,
+           " pixels is larger than the ", kMaxImagePixels, " pixels lowbit decodes (corrupt header?)");
+  const int c = channels != 0 ? channels : comp <= 2 ? 1 : 3;
+  std::unique_ptr<stbi_uc, void (*)(void*)> img(
+      stbi_load_from_memory(bytes.data(), size, &w, &h, &comp, c), stbi_image_free);
+  LB_CHECK(img != nullptr, source, ": cannot decode image (", stbi_failure_reason(), ")");
+  DecodedImage out{c, h, w, std::vector<uint8_t>(static_cast<size_t>(int64_t{c} * h * w))};
+  // stb gives interleaved (H, W, C); we store channel-major (C, H, W).
+  const int64_t plane = int64_t{h} * w;
+  for (int ch = 0; ch < c; ++ch)
+    for (int64_t k = 0; k < plane; ++k) out.pixels[static_cast<size_t>(ch * plane + k)] = img.get()[k * c + ch];
+  return out;
+}
 
 std::string image_folder_cache_path(const std::string& root, const std::string& split) {
   return root + "/" + split + ".lowbit-cache";
@@ -311,20 +361,10 @@ InMemoryDataset load_image_folder(const std::string& root, const std::string& sp
     std::clog << "lowbit: decoding " << n << " images in " << dir << " (" << rep.cache_note
               << ")" << std::endl;
   // The first image fixes the size and, for channels = 0, the channel count.
-  int w0 = 0, h0 = 0, c = options.channels;
   const ImageFile& first = listing.files[0];
-  if (c == 0) {
-    const std::vector<uint8_t> bytes = read_small_file(first);
-    int comp = 0;
-    LB_CHECK(!bytes.empty() && stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()),
-                                                     &w0, &h0, &comp),
-             first.path, ": cannot decode image (",
-             bytes.empty() ? "empty file" : stbi_failure_reason(), ")");
-    c = comp <= 2 ? 1 : 3;
-  }
-  decode(first, c, w0, h0);
+  const DecodedImage first_image = decode_image(read_small_file(first), first.path, options.channels);
+  const int c = first_image.channels, w0 = first_image.width, h0 = first_image.height;
   const int64_t per_image = int64_t{c} * h0 * w0;
-  const int64_t plane = int64_t{h0} * w0;
   std::vector<uint8_t> pixels(static_cast<size_t>(n * per_image));
   std::vector<int32_t> labels(static_cast<size_t>(n));
 
@@ -336,15 +376,11 @@ InMemoryDataset load_image_folder(const std::string& root, const std::string& sp
     const ImageFile& f = listing.files[static_cast<size_t>(i)];
     labels[static_cast<size_t>(i)] = f.label;
     try {
-      int w = 0, h = 0;
-      const auto img = decode(f, c, w, h);
-      LB_CHECK(w == w0 && h == h0, f.path, ": image is ", w, "x", h, " but ", first.path, " is ",
-               w0, "x", h0, "; all images of an image folder must have one size");
-      // stb gives interleaved (H, W, C); we store channel-major (C, H, W).
-      uint8_t* dst = pixels.data() + i * per_image;
-      const stbi_uc* src = img.get();
-      for (int ch = 0; ch < c; ++ch)
-        for (int64_t k = 0; k < plane; ++k) dst[ch * plane + k] = src[k * c + ch];
+      const DecodedImage img = decode_image(read_small_file(f), f.path, c);
+      LB_CHECK(img.width == w0 && img.height == h0, f.path, ": image is ", img.width, "x",
+               img.height, " but ", first.path, " is ", w0, "x", h0,
+               "; all images of an image folder must have one size");
+      std::copy(img.pixels.begin(), img.pixels.end(), pixels.begin() + i * per_image);
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (i < error_index) {  // report the first bad file in example order, whatever the threads

@@ -14,7 +14,9 @@
 /// modification time of every image) and a checksum. A cache that is stale (the files
 /// changed), corrupt or from another version is rebuilt; it is written to a temporary file
 /// and renamed, so it is never half-written. A read-only data folder just means no cache.
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 
@@ -35,6 +37,20 @@ struct ImageFolderReport {
   std::string cache_note;   ///< why the cache was not used ("no cache file", "stale: ...")
   int64_t decoded = 0;      ///< images decoded from their files
 };
+
+/// One decoded image, channel-major (C, H, W).
+struct DecodedImage {
+  int channels = 0, height = 0, width = 0;
+  std::vector<uint8_t> pixels;  ///< channels * height * width bytes
+};
+/// Images with more pixels than this (width x height; 8192 x 8192) are refused before
+/// decoding: a corrupt or hostile header can announce 2^24 x 2^24.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+/// Decodes the bytes of a JPEG, PNG or BMP file with stb_image to `channels` channels (1 or
+/// 3; 0: 1 for a grey image, else 3). Throws naming `source` when the bytes are not a
+/// decodable image or the image is larger than kMaxImagePixels.
+DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& source,
+                          int channels);
 
 /// Loads `<root>/<split>` (see above). Decodes in parallel (OpenMP, num_threads()). Throws
 /// naming the file for an unreadable or corrupt image, or an image whose size differs.

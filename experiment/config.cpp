@@ -5,44 +5,23 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "core/json_file.h"
 #include "core/serialize.h"
 
 namespace lowbit {
 
 using nlohmann::json;
 
-json load_json_file(const std::string& path) {
-  const std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // Byte offset -> line and column for the message.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string what = e.what();
-    if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
-    LB_FAIL(path, ":", line, ":", col, ": invalid JSON: ", what);
-  }
-}
+json load_json_file(const std::string& path) { return read_json_file(path); }
 
 void apply_override(json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   LB_CHECK(eq != std::string::npos && eq > 0, "--set \"", assignment,
            "\": expected path=value, e.g. train.epochs=3");
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // bare words are strings: --set data.dataset=cifar10
-  }
+  // Bare words are strings (--set data.dataset=cifar10); JSON goes through the same limits
+  // as a file (depth, duplicate keys, range).
+  const json value = json::accept(text) ? parse_json(text, "--set " + path) : json(text);
   json* node = &config;
   std::string walked;
   size_t i = 0;
@@ -95,6 +74,9 @@ ExperimentConfig parse_experiment(const json& config) {
       json_fail(a.path_of("root"), "required for the data set \"" + cfg.data.dataset +
                                        "\" (the folder holding its files)");
     cfg.data.root = a.string("root", default_root);
+    // issue 14 (harden): "" would become "/" once joined with a file name.
+    LB_CHECK(!cfg.data.root.empty(), "data.root: expected a folder, got \"\" (leave the key out for ",
+             "the default, ", default_root, ")");
     cfg.data.validation = a.non_negative_int("validation", 0);
     // Built (and so validated) by Experiment, with the rest of the run.
     if (const json* t = a.array("transforms")) cfg.data.transforms = *t;

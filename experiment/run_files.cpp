@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "core/json_file.h"
 
 namespace lowbit {
 
@@ -32,8 +33,8 @@ std::vector<json> read_log(const std::string& path) {
     ++n;
     if (line.empty()) continue;
     try {
-      lines.push_back(json::parse(line));
-    } catch (const json::parse_error& e) {
+      lines.push_back(parse_json(line, "line " + std::to_string(n)));
+    } catch (const Error& e) {
       LB_FAIL(path, ":", n, ": not a JSON line: ", e.what());
     }
   }
@@ -53,15 +54,20 @@ void save_checkpoint(const std::string& path, const NamedTensors& tensors, const
 }
 
 NamedTensors load_checkpoint(const std::string& path, CheckpointState& state) {
+  return parse_checkpoint(read_file(path), path, state);
+}
+
+NamedTensors parse_checkpoint(std::string_view bytes, const std::string& path,
+                              CheckpointState& state) {
   std::map<std::string, std::string> meta;
-  NamedTensors tensors = load_safetensors(path, &meta);
+  NamedTensors tensors = parse_safetensors(bytes, path, &meta);
   LB_CHECK(meta.count("lowbit"), path, ": not a lowbit checkpoint (no \"lowbit\" metadata)");
   try {
-    const json m = json::parse(meta.at("lowbit"));
+    const json m = parse_json(meta.at("lowbit"), path + " (checkpoint metadata)");
     LB_CHECK(m.at("format") == "lowbit-checkpoint-1", path, ": unsupported checkpoint format ",
              m.at("format").dump());
-    state.epoch = m.at("epoch").get<int64_t>();
-    state.next_batch = m.at("next_batch").get<int64_t>();
+    state.epoch = json_int(m.at("epoch"), 0, INT64_MAX, path + ": checkpoint epoch");
+    state.next_batch = json_int(m.at("next_batch"), 0, INT64_MAX, path + ": checkpoint next_batch");
     state.extra = m.at("extra");
   } catch (const json::exception& e) {
     LB_FAIL(path, ": bad checkpoint metadata: ", e.what());

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/serialize.h"
@@ -40,6 +41,9 @@ struct CheckpointState {
 void save_checkpoint(const std::string& path, const NamedTensors& tensors, const CheckpointState& state);
 /// Loads a checkpoint; throws naming the file when it is not a lowbit checkpoint.
 NamedTensors load_checkpoint(const std::string& path, CheckpointState& state);
+/// The same from the file's bytes; `source` names them in errors.
+NamedTensors parse_checkpoint(std::string_view bytes, const std::string& source,
+                              CheckpointState& state);
 
 /// Tensors whose names start with `prefix`, with the prefix removed.
 NamedTensors with_prefix_removed(const NamedTensors& all, const std::string& prefix);

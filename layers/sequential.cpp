@@ -40,6 +40,16 @@ std::shared_ptr<Sequential> Sequential::from_list(const nlohmann::json& layers, 
                                                   const std::string& path) {
   if (!layers.is_array())
     json_fail(path, "expected a list of layer objects, got " + json_brief(layers));
+  // Nested sequential lists recurse here; a limit turns a runaway nesting (a generated or
+  // hostile config) into a message instead of a stack overflow.
+  thread_local int depth = 0;
+  if (depth > kMaxNesting)  // depth 0: model.layers itself
+    json_fail(path, "sequential layer lists nested more than " + std::to_string(kMaxNesting) +
+                        " deep; flatten the model.layers list");
+  struct Enter {
+    Enter() { ++depth; }
+    ~Enter() { --depth; }
+  } enter;
   auto seq = std::make_shared<Sequential>();
   for (size_t i = 0; i < layers.size(); ++i)
     seq->push_back(make_module(layers[i], rng, json_path(path, i)));

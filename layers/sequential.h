@@ -34,6 +34,9 @@ class Sequential : public Module {
   nlohmann::json config() const override;
   /// spec: {"type": "sequential", "layers": [...]}; layer i's path is path.layers[i].
   static ModulePtr from_json(const nlohmann::json& spec, Rng& rng, const std::string& path);
+  /// Sequential lists inside sequential lists deeper than this are an error (the model
+  /// builder recurses once per level).
+  static constexpr int kMaxNesting = 32;
   /// layers: a JSON list; layer i's path is path[i].
   static std::shared_ptr<Sequential> from_list(const nlohmann::json& layers, Rng& rng,
                                                const std::string& path);

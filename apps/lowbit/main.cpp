@@ -1,11 +1,31 @@
 // lowbit: train, evaluate, compress, export and benchmark low-bit networks.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "apps/lowbit/commands.h"
 #include "core/blas_setup.h"
 #include "core/check.h"
 #include "core/heap.h"
+#include "core/json_args.h"
+
+namespace {
+// `lowbit trian`: CLI11 alone says only "A subcommand is required".
+int unknown_command(const CLI::App& app, const std::string& name) {
+  std::vector<std::string> names;
+  std::string all;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+    all += (all.empty() ? "" : ", ") + sub->get_name();
+  }
+  const std::string closest = lowbit::closest_match(name, names);
+  std::cerr << "lowbit: error: unknown command \"" << name << "\"";
+  if (!closest.empty()) std::cerr << "; did you mean \"" << closest << "\"?";
+  std::cerr << "\ncommands: " << all << " (lowbit --help)\n";
+  return 1;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   lowbit::prepare_compute_runtime(argv);  // may re-execute: before anything else runs
@@ -20,6 +40,10 @@ int main(int argc, char** argv) {
   lowbit::cli::add_bench_command(app);
   lowbit::cli::add_table_command(app);
   lowbit::cli::add_study_command(app);
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* s) {
+                                          return s->check_name(argv[1]);
+                                        }).empty())
+    return unknown_command(app, argv[1]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

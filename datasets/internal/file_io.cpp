@@ -1,6 +1,5 @@
 #include "datasets/internal/file_io.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -20,31 +19,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::vector<uint8_t> read_gzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  LB_CHECK(f != nullptr, path, ": cannot open: ", std::strerror(errno));
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
-  gzbuffer(f, 1 << 20);
-  std::vector<uint8_t> out;
-  size_t used = 0;
-  for (;;) {
-    if (out.size() - used < (1u << 20)) out.resize(std::max<size_t>(out.size() * 2, 4u << 20));
-    const unsigned want = static_cast<unsigned>(std::min<size_t>(out.size() - used, 1u << 30));
-    const int got = gzread(f, out.data() + used, want);
-    if (got > 0) used += static_cast<size_t>(got);
-    // zlib reports a cut stream ("unexpected end of file") through gzerror, sometimes only
-    // after returning the bytes it could decompress.
-    int err = Z_OK;
-    std::string msg = gzerror(f, &err);
-    if (msg.starts_with(path + ": ")) msg.erase(0, path.size() + 2);  // zlib prefixes the path
-    LB_CHECK(got >= 0 && err == Z_OK, path, ": corrupt or truncated gzip data after ", used,
-             " decompressed bytes: ", msg, " (delete the file and run scripts/get_data.sh again)");
-    if (got == 0) break;
-  }
-  out.resize(used);
-  return out;
-}
-
 std::vector<uint8_t> read_raw(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   LB_CHECK(f != nullptr, path, ": cannot open: ", std::strerror(errno));
@@ -61,35 +35,51 @@ std::vector<uint8_t> read_raw(const std::string& path) {
 }  // namespace
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
-  return ends_with(path, ".gz") ? read_gzip(path) : read_raw(path);
+  std::vector<uint8_t> bytes = read_raw(path);
+  return ends_with(path, ".gz") ? gunzip(bytes, path) : bytes;
 }
 
-void write_bytes_atomic(const std::string& path, const void* data, size_t size) {
-  write_parts_atomic(path, {{data, size}});
-}
-
-void write_parts_atomic(const std::string& path,
-                        const std::vector<std::pair<const void*, size_t>>& parts) {
-  // Unique per process, so two processes building the same cache do not write one temp file;
-  // the last rename wins and both results are complete.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  LB_CHECK(f != nullptr, tmp, ": cannot create: ", std::strerror(errno));
-  bool ok = true;
-  for (const auto& [data, size] : parts)
-    ok = ok && (size == 0 || std::fwrite(data, 1, size, f) == size);
-  ok = ok && std::fflush(f) == 0;
-  const int saved = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    std::remove(tmp.c_str());
-    LB_FAIL(tmp, ": write failed: ", std::strerror(saved ? saved : errno));
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& source) {
+  z_stream z{};
+  // 16 + MAX_WBITS: gzip wrapper (not zlib, not raw deflate).
+  LB_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, source, ": zlib initialisation failed");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, inflateEnd);
+  std::vector<uint8_t> out(std::max<size_t>(in.size() * 4, 1u << 16));
+  size_t used = 0;
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = 0;
+  size_t fed = 0;
+  const auto fail = [&](const char* why) {
+    LB_FAIL(source, ": corrupt or truncated gzip data after ", used, " decompressed bytes: ", why,
+            " (delete the file and run scripts/get_data.sh again)");
+  };
+  if (in.empty()) fail("empty file");
+  for (;;) {
+    if (z.avail_in == 0 && fed < in.size()) {  // zlib counts in uInt: feed <= 1 GiB at a time
+      z.next_in = const_cast<Bytef*>(in.data() + fed);
+      z.avail_in = static_cast<uInt>(std::min<size_t>(in.size() - fed, 1u << 30));
+      fed += z.avail_in;
+    }
+    if (out.size() - used < (1u << 16)) out.resize(out.size() * 2);
+    z.next_out = out.data() + used;
+    z.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - used, 1u << 30));
+    const uInt before = z.avail_out;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    used += before - z.avail_out;
+    if (rc == Z_STREAM_END) {
+      const size_t consumed = fed - z.avail_in;
+      if (consumed == in.size()) break;
+      // Another gzip member follows (gzip concatenates them); anything else is an error.
+      if (in.size() - consumed < 2 || in[consumed] != 0x1f || in[consumed + 1] != 0x8b)
+        fail("unexpected bytes after the end of the gzip stream");
+      LB_CHECK(inflateReset(&z) == Z_OK, source, ": zlib reset failed");
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && fed == in.size()) fail("unexpected end of file");
+    if (rc != Z_OK && rc != Z_BUF_ERROR) fail(z.msg ? z.msg : "inflate failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    LB_FAIL(path, ": cannot rename ", tmp, " into place: ", std::strerror(err));
-  }
+  out.resize(used);
+  return out;
 }
 
 uint64_t checksum64(const uint8_t* data, size_t size) {

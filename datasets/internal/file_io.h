@@ -1,5 +1,6 @@
 #pragma once
-// Private: file reading (raw or gzip), atomic writes and a fast checksum for the data sets.
+// Private: file reading (raw or gzip) and a fast checksum for the data sets. Atomic writes:
+// core/serialize.h write_file_atomic.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -12,12 +13,10 @@ namespace lowbit::detail {
 /// stream (with the decompressed byte count reached).
 std::vector<uint8_t> read_bytes(const std::string& path);
 
-/// Writes `size` bytes to `path` through a temporary file in the same directory + rename, so
-/// readers never see a half-written file. Throws naming the file on failure.
-void write_bytes_atomic(const std::string& path, const void* data, size_t size);
-/// The same for a file made of several byte ranges written one after the other.
-void write_parts_atomic(const std::string& path,
-                        const std::vector<std::pair<const void*, size_t>>& parts);
+/// Decompresses gzip data (one or more members, as gzip/zlib's gzread accept) read from
+/// `source`. Throws lowbit::Error naming `source` and the decompressed byte count reached for
+/// corrupt or truncated data.
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& compressed, const std::string& source);
 
 /// 64-bit checksum of a byte range (word-wise multiply-xor, parallel over 1 MiB blocks; not
 /// cryptographic — it detects corruption and truncation, not tampering).

@@ -147,3 +147,11 @@ TEST_CASE("load_mnist / load_fashion_mnist: MNIST file names, raw or .gz, train 
   CHECK(contains(missing, "scripts/get_data.sh"));
   CHECK(contains(error_of([&] { load_mnist(dir.path(), "val"); }), "train_val_split"));
 }
+
+TEST_CASE("parse_idx: dimensions whose product overflows are rejected before multiplying") {
+  // Found by scripts/fuzz.sh idx (UBSan: signed overflow): 3 dimensions of ~2^29 .. 2^26.
+  std::vector<uint8_t> bytes = {0, 0, 8, 3, 0x00, 0x00, 0x25, 0x00, 0x03, 0x00, 0x00, 0x00,
+                                0x04, 0x00, 0x00, 0x00};
+  const std::string e = lowbit::testing::error_of([&] { parse_idx(bytes, "x-idx3-ubyte"); });
+  CHECK(lowbit::testing::contains(e, "x-idx3-ubyte: implausible IDX dimensions"));
+}
