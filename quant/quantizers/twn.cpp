@@ -18,7 +18,10 @@ Var twn(const Var& w, float delta_factor, bool per_filter) {
            delta_factor);
   const Tensor wd = w.data();
   LB_CHECK(wd.numel() > 0, "twn: empty weight of shape ", wd.shape());
-  const auto [F, n] = detail::filters(wd, per_filter);
+  // Plain variables, not a structured binding: lambdas below capture them (C++20 allows it,
+  // clang before 16 does not, and the fuzz build uses clang).
+  const detail::Filters filt = detail::filters(wd, per_filter);
+  const int64_t F = filt.count, n = filt.size;
   Tensor q = Tensor::empty(wd.shape());
   const float* src = wd.data();
   float* dst = q.data();

@@ -19,7 +19,10 @@ namespace lowbit {
 Var bwn(const Var& w, bool per_filter, bool xnor_grad) {
   const Tensor wd = w.data();
   LB_CHECK(wd.numel() > 0, "bwn: empty weight of shape ", wd.shape());
-  const auto [F, n] = detail::filters(wd, per_filter);
+  // Plain variables, not a structured binding: lambdas below capture them (C++20 allows it,
+  // clang before 16 does not, and the fuzz build uses clang).
+  const detail::Filters filt = detail::filters(wd, per_filter);
+  const int64_t F = filt.count, n = filt.size;
   Tensor alpha = Tensor::empty({F});
   Tensor q = Tensor::empty(wd.shape());
   const float* src = wd.data();
