@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiment/config.h"
+#include "experiment/evaluate.h"  // evaluate() moved there (one accuracy routine for all callers)
 #include "core/random.h"
 #include "datasets/dataset.h"
 #include "datasets/transforms.h"
@@ -40,11 +41,6 @@ struct Experiment {
   /// The loss of the config on logits (N, classes) and labels (N).
   Var loss(const Var& logits, const Tensor& labels) const;
 };
-
-/// Accuracy (0..1) of `model` in eval mode on `data` with the eval transforms; fills
-/// `logits` (N, classes) when given.
-double evaluate(Module& model, const InMemoryDataset& data, const TransformList& transforms,
-                int64_t batch_size, Tensor* logits = nullptr);
 
 /// Builds the model of a resolved config and loads `weights` (model.safetensors), for eval.
 ModulePtr load_trained_model(const nlohmann::json& resolved_config, const std::string& weights_path);

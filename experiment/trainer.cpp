@@ -1,19 +1,17 @@
 #include "experiment/trainer.h"
 
 #include <atomic>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
-#include "experiment/progress.h"
+#include "experiment/batch_loop.h"
 #include "experiment/run_files.h"
 #include "core/check.h"
 #include "core/format.h"
 #include "core/threads.h"
-#include "datasets/data_loader.h"
 #include "quant/summary.h"
 
 namespace lowbit {
@@ -111,112 +109,78 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
     write_log(paths.log, {});
   }
 
-  DataLoader loader(ex.train, ex.transforms,
-                    {.batch_size = cfg.train.batch_size, .shuffle = true, .augment = true,
-                     .seed = cfg.seed});
-  const int64_t batches = loader.num_batches();
-  Progress progress(cfg.train.epochs, batches, opt.interactive);
-
   auto write_checkpoint = [&](int64_t epoch, int64_t next_batch) {
     CheckpointState s{epoch, next_batch, book};
     s.extra["module_rngs"] = module_rng_states(*ex.model);
     save_checkpoint(paths.checkpoint, checkpoint_tensors(ex), s);
   };
+  // Time and images of this process go into the run's totals at each epoch end or stop.
+  auto add_to_book = [&](const LoopState& st) {
+    book["train_seconds"] = book["train_seconds"].get<double>() + st.new_seconds;
+    book["images"] = book["images"].get<int64_t>() + st.new_images;
+  };
+
+  const TrainingTask task{.model = ex.model.get(),
+                          .optimizer = ex.optimizer.get(),
+                          .schedule = ex.schedule.get(),
+                          .base_lr = ex.base_lr,
+                          .loss = [&](const Var& logits, const Tensor& labels) { return ex.loss(logits, labels); },
+                          .train = &ex.train,
+                          .transforms = &ex.transforms};
+  BatchLoop loop;
+  loop.name = "train";
+  loop.lr_hint = "lower train.optimizer.lr or check the model";
+  loop.epochs = cfg.train.epochs;
+  loop.batch_size = cfg.train.batch_size;
+  loop.seed = cfg.seed;
+  loop.interactive = opt.interactive;
+  loop.start_epoch = pos.epoch;
+  loop.start_batch = pos.next_batch;
+  if (pos.next_batch > 0)
+    loop.carried = {.loss_sum = book["epoch_loss_sum"].get<double>(),
+                    .correct = book["epoch_correct"].get<int64_t>(),
+                    .seen = book["epoch_seen"].get<int64_t>(),
+                    .seconds = book["epoch_seconds"].get<double>()};
 
   int64_t batches_this_process = 0;
-  using Clock = std::chrono::steady_clock;
-  ex.model->train();
-  for (int64_t epoch = pos.epoch; epoch < cfg.train.epochs; ++epoch) {
-    const double lr = ex.schedule ? ex.schedule->lr_at(epoch) : ex.base_lr;
-    ex.optimizer->set_lr(lr);
-    loader.set_epoch(epoch);
-    const int64_t first = epoch == pos.epoch ? pos.next_batch : 0;
-    if (first == 0) {
-      book["epoch_loss_sum"] = 0.0;
-      book["epoch_correct"] = 0;
-      book["epoch_seen"] = 0;
-      book["epoch_seconds"] = 0.0;
-    }
-    double loss_sum = book["epoch_loss_sum"].get<double>();
-    int64_t correct = book["epoch_correct"].get<int64_t>(), seen = book["epoch_seen"].get<int64_t>();
-    const double seconds_before = book["epoch_seconds"].get<double>();
-    const int64_t seen_before = seen;
-    progress.start_epoch(epoch + 1, first);
-    const auto t0 = Clock::now();
-    for (int64_t b = first; b < batches; ++b) {
-      const Batch batch = loader.batch(b);
-      const Var logits = (*ex.model)(Var(batch.images));
-      const Var loss = ex.loss(logits, batch.labels);
-      const float loss_value = loss.data().item();
-      LB_CHECK(std::isfinite(loss_value), "train: loss became ", loss_value, " at epoch ", epoch + 1,
-               ", batch ", b, "; lower train.optimizer.lr or check the model");
-      ex.optimizer->zero_grad();
-      loss.backward();
-      ex.optimizer->step();
-      ex.model->apply_after_step();
-
-      const Tensor& out = logits.data();
-      const int64_t n = out.size(0), c = out.size(1);
-      for (int64_t i = 0; i < n; ++i) {
-        const float* row = out.data() + i * c;
-        correct += (std::max_element(row, row + c) - row) == static_cast<int64_t>(batch.labels.data()[i]);
-      }
-      seen += n;
-      loss_sum += double(loss_value) * double(n);
-      progress.batch_done(b, loss_sum / double(seen), seen);
-      ++batches_this_process;
-      const bool stop = g_stop_requested ||
-                        (opt.stop_after_batches > 0 && batches_this_process >= opt.stop_after_batches);
-      if (stop && b + 1 < batches) {
-        book["epoch_loss_sum"] = loss_sum;
-        book["epoch_correct"] = correct;
-        book["epoch_seen"] = seen;
-        const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-        book["epoch_seconds"] = seconds_before + secs;
-        book["train_seconds"] = book["train_seconds"].get<double>() + secs;
-        book["images"] = book["images"].get<int64_t>() + (seen - seen_before);
-        write_checkpoint(epoch, b + 1);
-        std::cout << "\ninterrupted at epoch " << epoch + 1 << ", batch " << b + 1
-                  << "; checkpoint written to " << paths.checkpoint
-                  << "\nresume with: lowbit train <config> --out " << paths.dir << " --resume"
-                  << std::endl;
-        return {true, {}};
-      }
-    }
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double epoch_seconds = seconds_before + secs;
-    book["train_seconds"] = book["train_seconds"].get<double>() + secs;
-    book["images"] = book["images"].get<int64_t>() + (seen - seen_before);
-
-    json line = {{"epoch", epoch + 1},
-                 {"lr", lr},
-                 {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
-                 {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
-                 {"val_accuracy", nullptr},
-                 {"seconds", epoch_seconds}};
-    std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs) +
-                          "  lr " + format_double("%.3g", lr) + "  loss " + format_double("%.4f", line["train_loss"]) +
-                          "  train " + format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
-    if (ex.val.size() > 0) {
-      const double val_acc = evaluate(*ex.model, ex.val, ex.transforms, cfg.train.eval_batch_size);
-      line["val_accuracy"] = val_acc;
-      summary += "  val " + format_double("%.2f%%", 100 * val_acc);
+  BatchLoopHooks hooks;
+  hooks.stop_requested = [&] {
+    ++batches_this_process;
+    return g_stop_requested ||
+           (opt.stop_after_batches > 0 && batches_this_process >= opt.stop_after_batches);
+  };
+  hooks.on_stop = [&](const LoopState& st) {
+    book["epoch_loss_sum"] = st.totals.loss_sum;
+    book["epoch_correct"] = st.totals.correct;
+    book["epoch_seen"] = st.totals.seen;
+    book["epoch_seconds"] = st.totals.seconds;
+    add_to_book(st);
+    write_checkpoint(st.epoch, st.next_batch);
+    std::cout << "\ninterrupted at epoch " << st.epoch + 1 << ", batch " << st.next_batch
+              << "; checkpoint written to " << paths.checkpoint
+              << "\nresume with: lowbit train <config> --out " << paths.dir << " --resume"
+              << std::endl;
+  };
+  if (ex.val.size() > 0)
+    hooks.validate = [&] { return evaluate(*ex.model, ex.val, ex.transforms, cfg.train.eval_batch_size); };
+  hooks.end_of_epoch = [&](const LoopState& st, json& line) {
+    add_to_book(st);
+    if (!line["val_accuracy"].is_null()) {
+      const double val_acc = line["val_accuracy"].get<double>();
       if (book["best_val_accuracy"].is_null() || val_acc > book["best_val_accuracy"].get<double>()) {
         book["best_val_accuracy"] = val_acc;
-        book["best_epoch"] = epoch + 1;
+        book["best_epoch"] = st.epoch + 1;
       }
     }
-    summary += "  " + format_double("%.1fs", epoch_seconds) + "  " + format_double("%.0f img/s", double(seen) / epoch_seconds);
-    progress.end_epoch(summary);
     log.push_back(line);
     write_log(paths.log, log);
     book["epoch_seen"] = 0;
-    write_checkpoint(epoch + 1, 0);
-    if (g_stop_requested && epoch + 1 < cfg.train.epochs) {
-      std::cout << "interrupted after epoch " << epoch + 1 << "; resume with --resume" << std::endl;
-      return {true, {}};
-    }
-  }
+    write_checkpoint(st.epoch + 1, 0);
+    if (g_stop_requested && st.epoch + 1 < cfg.train.epochs)
+      std::cout << "interrupted after epoch " << st.epoch + 1 << "; resume with --resume" << std::endl;
+    return g_stop_requested.load();
+  };
+  if (run_batch_loop(task, loop, hooks).stopped) return {true, {}};
 
   // ---- final files
   save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
