@@ -6,9 +6,9 @@
 /// loop with different hooks:
 ///
 ///   before_step      the batch about to be forwarded
-///   after_backward   gradients complete, optimizer not yet stepped: gradient allreduce
-///                    (multi-process training), Deep Compression's gradient masks,
-///                    centroid gradients
+///   after_backward   gradients complete (in a multi-process run already summed over the
+///                    processes), optimizer not yet stepped: Deep Compression's gradient
+///                    masks, centroid gradients
 ///   after_step       after opt.step() and model.apply_after_step(): re-apply the masks,
 ///                    rebuild shared weights from their codebooks
 ///   stop_requested   after each batch; true stops the loop mid-epoch (Ctrl-C) after
@@ -19,6 +19,11 @@
 ///   BatchLoop loop{.name = "retrain", .epochs = 5, .batch_size = 64, .seed = 1};
 ///   BatchLoopHooks hooks{.after_backward = [&] { mask.apply_to_grad(w); }};
 ///   BatchLoopResult r = run_batch_loop(task, loop, hooks);   // r.log: one line per epoch
+///
+/// Multi-process training (docs/distributed.md) is this loop over collective(): each process
+/// takes its rows of every global batch, batch norm and dropout see the global batch
+/// (BatchShardScope, core/collective.h), the gradients are summed with one allreduce before
+/// after_backward, the epoch totals at its end; only rank 0 prints. One process: none of it.
 ///
 /// The loop has no state of its own beyond its arguments: batch order and augmentation
 /// are functions of (seed, epoch, example) (DataLoader), so starting at (epoch, batch)

@@ -10,6 +10,7 @@
 #include "experiment/batch_loop.h"
 #include "experiment/run_files.h"
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/format.h"
 #include "core/threads.h"
 #include "quant/summary.h"
@@ -60,6 +61,45 @@ void restore_module_rngs(Module& model, const json& states, const std::string& s
   }
 }
 
+// FNV-1a, to compare what the processes of a multi-process run hold.
+uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+uint64_t dataset_hash(const InMemoryDataset& d) {
+  const int64_t n = d.size();
+  uint64_t h = fnv1a(&n, sizeof n);
+  if (n == 0) return h;
+  h = fnv1a(d.pixels(0), size_t(d.size() * d.example_numel()), h);
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const int64_t label = d.label(i);
+    h = fnv1a(&label, sizeof label, h);
+  }
+  return h;
+}
+
+uint64_t weights_hash(const Module& model) {
+  uint64_t h = fnv1a(nullptr, 0);
+  for (const auto& [name, t] : model.state_tensors()) h = fnv1a(t.data(), sizeof(float) * size_t(t.numel()), h);
+  return h;
+}
+
+// Every process of a multi-process run must hold the same `value` (what: "config", ...);
+// else every process fails naming the ranks that differ from rank 0.
+void check_same_on_all_processes(uint64_t value, const std::string& what) {
+  Collective& world = collective();
+  if (world.size() == 1) return;
+  const std::vector<uint64_t> all = world.allgather(value);
+  std::string differ;
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  LB_CHECK(differ.empty(), "multi-process training: the ", what, " of rank(s) ", differ,
+           " differs from rank 0's; every process must run the same config on the same data "
+           "(docs/distributed.md)");
+}
+
 }  // namespace
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
@@ -69,6 +109,13 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   const ExperimentConfig& cfg = ex.config;
   const RunPaths paths(opt.out_dir);
   g_stop_requested = false;
+  // Multi-process (docs/distributed.md): every process trains; rank 0 alone prints and writes
+  // the run folder. They must agree on the config and the data before anything runs.
+  Collective& world = collective();
+  const bool writes = world.rank() == 0;
+  const auto bytes_hash = [](const std::string& s) { return fnv1a(s.data(), s.size()); };
+  check_same_on_all_processes(bytes_hash(cfg.resolved.dump()), "config");
+  check_same_on_all_processes(dataset_hash(ex.train) ^ (dataset_hash(ex.val) * 31), "training data");
 
   // ---- the run folder: fresh, or resumed from its checkpoint
   CheckpointState pos;
@@ -98,18 +145,24 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
       if (line.value("epoch", int64_t{0}) <= pos.epoch) log.push_back(line);
     LB_CHECK(pos.epoch < cfg.train.epochs || pos.next_batch == 0, paths.checkpoint,
              ": inconsistent position");
-    std::cout << "resuming " << paths.dir << " at epoch " << pos.epoch + 1 << ", batch "
+    if (writes)
+      std::cout << "resuming " << paths.dir << " at epoch " << pos.epoch + 1 << ", batch "
               << pos.next_batch << std::endl;
   } else {
     LB_CHECK(!fs::exists(paths.checkpoint), paths.dir,
              ": already holds a run (checkpoint.safetensors); pass --resume to continue it or "
              "--out to choose another folder");
-    fs::create_directories(paths.dir);
-    write_json_atomic(paths.config, cfg.resolved);
-    write_log(paths.log, {});
+    if (writes) {
+      fs::create_directories(paths.dir);
+      write_json_atomic(paths.config, cfg.resolved);
+      write_log(paths.log, {});
+    }
   }
+  check_same_on_all_processes(uint64_t(pos.epoch) * 1000003u + uint64_t(pos.next_batch),
+                              "resume position (checkpoint)");
 
   auto write_checkpoint = [&](int64_t epoch, int64_t next_batch) {
+    if (!writes) return;
     CheckpointState s{epoch, next_batch, book};
     s.extra["module_rngs"] = module_rng_states(*ex.model);
     save_checkpoint(paths.checkpoint, checkpoint_tensors(ex), s);
@@ -156,7 +209,8 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
     book["epoch_seconds"] = st.totals.seconds;
     add_to_book(st);
     write_checkpoint(st.epoch, st.next_batch);
-    std::cout << "\ninterrupted at epoch " << st.epoch + 1 << ", batch " << st.next_batch
+    if (writes)
+      std::cout << "\ninterrupted at epoch " << st.epoch + 1 << ", batch " << st.next_batch
               << "; checkpoint written to " << paths.checkpoint
               << "\nresume with: lowbit train <config> --out " << paths.dir << " --resume"
               << std::endl;
@@ -173,17 +227,19 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
       }
     }
     log.push_back(line);
-    write_log(paths.log, log);
+    if (writes) write_log(paths.log, log);
     book["epoch_seen"] = 0;
     write_checkpoint(st.epoch + 1, 0);
-    if (g_stop_requested && st.epoch + 1 < cfg.train.epochs)
+    if (writes && g_stop_requested && st.epoch + 1 < cfg.train.epochs)
       std::cout << "interrupted after epoch " << st.epoch + 1 << "; resume with --resume" << std::endl;
     return g_stop_requested.load();
   };
   if (run_batch_loop(task, loop, hooks).stopped) return {true, {}};
 
   // ---- final files
-  save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
+  // The processes' weights must still be the same (same sums, same updates): checked once.
+  check_same_on_all_processes(weights_hash(*ex.model), "trained weights");
+  if (writes) save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
   const double test_acc = evaluate(*ex.model, ex.test, ex.transforms, cfg.train.eval_batch_size);
   const double train_seconds = book["train_seconds"].get<double>();
   json metrics = {{"test_accuracy", test_acc},
@@ -196,6 +252,19 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                   {"images_per_second", train_seconds > 0 ? double(book["images"].get<int64_t>()) / train_seconds : 0.0},
                   {"threads", num_threads()}};
   metrics["summary"] = summary_to_json(summarize(*ex.model, ex.image_shape));
+  if (world.size() > 1) {
+    // Rank 0's time in collective calls, per training step of this process (resumed runs:
+    // since the resume).
+    const double steps = double(std::max<int64_t>(batches_this_process, 1));
+    metrics["distributed"] = {
+        {"processes", world.size()},
+        {"steps", batches_this_process},
+        {"gradient_allreduce_seconds_per_step", world.time(CommKind::kGradients).seconds / steps},
+        {"batch_norm_sync_seconds_per_step", world.time(CommKind::kBatchNorm).seconds / steps},
+        {"batch_norm_sync_calls_per_step", double(world.time(CommKind::kBatchNorm).calls) / steps},
+        {"other_collective_seconds_per_step", world.time(CommKind::kOther).seconds / steps}};
+  }
+  if (!writes) return {false, metrics};
   write_json_atomic(paths.metrics, metrics);
   std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;
   return {false, metrics};
