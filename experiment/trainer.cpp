@@ -86,12 +86,14 @@ uint64_t weights_hash(const Module& model) {
   return h;
 }
 
-// Every process of a multi-process run must hold the same `value` (what: "config", ...);
-// else every process fails naming the ranks that differ from rank 0.
-void check_same_on_all_processes(uint64_t value, const std::string& what) {
+// Every process of a multi-process run must hold the same value (what: "config", ...);
+// else every process fails naming the ranks that differ from rank 0. One process: nothing
+// is computed.
+template <typename Value>
+void check_same_on_all_processes(const Value& value_of, const std::string& what) {
   Collective& world = collective();
   if (world.size() == 1) return;
-  const std::vector<uint64_t> all = world.allgather(value);
+  const std::vector<uint64_t> all = world.allgather(value_of());
   std::string differ;
   for (size_t r = 1; r < all.size(); ++r)
     if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
@@ -114,8 +116,9 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   Collective& world = collective();
   const bool writes = world.rank() == 0;
   const auto bytes_hash = [](const std::string& s) { return fnv1a(s.data(), s.size()); };
-  check_same_on_all_processes(bytes_hash(cfg.resolved.dump()), "config");
-  check_same_on_all_processes(dataset_hash(ex.train) ^ (dataset_hash(ex.val) * 31), "training data");
+  check_same_on_all_processes([&] { return bytes_hash(cfg.resolved.dump()); }, "config");
+  check_same_on_all_processes([&] { return dataset_hash(ex.train) ^ (dataset_hash(ex.val) * 31); },
+                              "training data");
 
   // ---- the run folder: fresh, or resumed from its checkpoint
   CheckpointState pos;
@@ -158,8 +161,9 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
       write_log(paths.log, {});
     }
   }
-  check_same_on_all_processes(uint64_t(pos.epoch) * 1000003u + uint64_t(pos.next_batch),
-                              "resume position (checkpoint)");
+  check_same_on_all_processes(
+      [&] { return uint64_t(pos.epoch) * 1000003u + uint64_t(pos.next_batch); },
+      "resume position (checkpoint)");
 
   auto write_checkpoint = [&](int64_t epoch, int64_t next_batch) {
     if (!writes) return;
@@ -238,7 +242,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
 
   // ---- final files
   // The processes' weights must still be the same (same sums, same updates): checked once.
-  check_same_on_all_processes(weights_hash(*ex.model), "trained weights");
+  check_same_on_all_processes([&] { return weights_hash(*ex.model); }, "trained weights");
   if (writes) save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
   const double test_acc = evaluate(*ex.model, ex.test, ex.transforms, cfg.train.eval_batch_size);
   const double train_seconds = book["train_seconds"].get<double>();
