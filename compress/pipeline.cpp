@@ -15,6 +15,7 @@
 #include "core/serialize.h"
 #include "layers/registry.h"
 #include "optim/registry.h"
+#include "quant/registry.h"
 
 namespace lowbit {
 
@@ -81,15 +82,17 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg) {
     LB_FAIL(cfg.train_file.empty() ? "run" : "train", ": ", file, ": ", e.what());
   }
   Rng rng(base.seed);
+  register_quant_modules();  // a quantized network (quant_conv2d, quant_linear) is compressible too
   const ModulePtr model = make_module(base.model_layers, rng, "model.layers");
   std::vector<LayerPlan> plan = plan_layers(cfg, *model);
-  // Optimizer and schedule specs are validated by building them (on the fresh model), so a
-  // typo fails now rather than after the baseline has trained.
+  // Optimizer and schedule specs are validated now, so a typo fails before the baseline has
+  // trained. The registry validates options as it builds, so the check builds the optimizer
+  // over no parameters: no state is allocated; the stage's real optimizer (over the model or
+  // the codebooks) is built once, by the stage.
   auto check_stage = [&](const TrainingStage& s, const std::string& path) {
     if (s.epochs == 0) return;
-    const OptimizerPtr opt =
-        make_optimizer(s.optimizer.is_null() ? base.train.optimizer : s.optimizer,
-                       model->parameters(), model->param_lr_scales(), path + ".optimizer");
+    const OptimizerPtr opt = make_optimizer(
+        s.optimizer.is_null() ? base.train.optimizer : s.optimizer, {}, {}, path + ".optimizer");
     if (!s.lr_schedule.is_null())
       make_schedule(s.lr_schedule, opt->lr(), s.epochs, path + ".lr_schedule");
   };
@@ -280,6 +283,7 @@ CompressedNetwork load_compressed_network(const std::string& path) {
   }
   const ExperimentConfig cfg = parse_experiment(net.config);
   Rng rng(cfg.seed);
+  register_quant_modules();
   net.model = make_module(cfg.model_layers, rng, "model.layers");
   net.model->load_state_tensors(net.file.decode(), path);
   return net;

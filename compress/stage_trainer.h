@@ -1,6 +1,6 @@
 #pragma once
 /// Training phases of the compression pipeline: the batch loop of `lowbit train`
-/// (experiment/trainer.h) with two hooks around the optimizer step, which is all that
+/// (experiment/batch_loop.h) with two hooks around the optimizer step, which is all that
 /// pruning and weight sharing need:
 ///
 ///   after_backward   before opt.step(): mask the gradients of pruned weights, or turn the

@@ -72,34 +72,6 @@ json resolve_experiment(const json& config) {
   return Experiment(parse_experiment(config), /*load_data=*/false).config.resolved;
 }
 
-double evaluate(Module& model, const InMemoryDataset& data, const TransformList& transforms,
-                int64_t batch_size, Tensor* logits) {
-  NoGradGuard no_grad;
-  const bool was_training = model.is_training();
-  model.eval();
-  DataLoader loader(data, transforms, {.batch_size = batch_size, .shuffle = false, .augment = false});
-  int64_t correct = 0, seen = 0;
-  for (int64_t b = 0; b < loader.num_batches(); ++b) {
-    const Batch batch = loader.batch(b);
-    const Tensor out = model(Var(batch.images)).data();
-    LB_CHECK(out.dim() == 2, "evaluate: the model's output has shape ", out.shape(),
-             "; expected (batch, classes): end the model with a linear layer");
-    const int64_t n = out.size(0), c = out.size(1);
-    if (logits) {
-      if (!logits->defined()) *logits = Tensor::empty({data.size(), c});
-      std::copy(out.data(), out.data() + n * c, logits->data() + seen * c);
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = out.data() + i * c;
-      const int64_t pred = std::max_element(row, row + c) - row;
-      correct += pred == static_cast<int64_t>(batch.labels.data()[i]);
-    }
-    seen += n;
-  }
-  model.train(was_training);
-  return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-}
-
 ModulePtr load_trained_model(const json& resolved, const std::string& weights_path) {
   ExperimentConfig cfg = parse_experiment(resolved);
   Rng rng(cfg.seed);

@@ -12,6 +12,7 @@
 
 #include "core/random.h"
 #include "experiment/config.h"
+#include "experiment/evaluate.h"  // evaluate(): one accuracy routine for every caller
 #include "experiment/loss_registry.h"
 #include "datasets/dataset.h"
 #include "datasets/transforms.h"
@@ -50,11 +51,6 @@ struct Experiment {
 /// The resolved form of an experiment config (as written to config.json), built without
 /// reading data; configs that resolve equal describe the same run, whatever their spelling.
 nlohmann::json resolve_experiment(const nlohmann::json& config);
-
-/// Accuracy (0..1) of `model` in eval mode on `data` with the eval transforms; fills
-/// `logits` (N, classes) when given.
-double evaluate(Module& model, const InMemoryDataset& data, const TransformList& transforms,
-                int64_t batch_size, Tensor* logits = nullptr);
 
 /// Builds the model of a resolved config and loads `weights` (model.safetensors), for eval.
 ModulePtr load_trained_model(const nlohmann::json& resolved_config, const std::string& weights_path);

@@ -1,20 +1,19 @@
 #include "experiment/trainer.h"
 
 #include <atomic>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
-#include "experiment/progress.h"
+#include "experiment/batch_loop.h"
 #include "experiment/run_files.h"
 #include "core/check.h"
 #include "core/blas_setup.h"
+#include "core/collective.h"
 #include "core/format.h"
 #include "core/threads.h"
-#include "datasets/data_loader.h"
 #include "quant/summary.h"
 
 namespace lowbit {
@@ -63,6 +62,47 @@ void restore_module_rngs(Module& model, const json& states, const std::string& s
   }
 }
 
+// FNV-1a, to compare what the processes of a multi-process run hold.
+uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+uint64_t dataset_hash(const InMemoryDataset& d) {
+  const int64_t n = d.size();
+  uint64_t h = fnv1a(&n, sizeof n);
+  if (n == 0) return h;
+  h = fnv1a(d.pixels(0), size_t(d.size() * d.example_numel()), h);
+  for (int64_t i = 0; i < d.size(); ++i) {
+    const int64_t label = d.label(i);
+    h = fnv1a(&label, sizeof label, h);
+  }
+  return h;
+}
+
+uint64_t weights_hash(const Module& model) {
+  uint64_t h = fnv1a(nullptr, 0);
+  for (const auto& [name, t] : model.state_tensors()) h = fnv1a(t.data(), sizeof(float) * size_t(t.numel()), h);
+  return h;
+}
+
+// Every process of a multi-process run must hold the same value (what: "config", ...);
+// else every process fails naming the ranks that differ from rank 0. One process: nothing
+// is computed.
+template <typename Value>
+void check_same_on_all_processes(const Value& value_of, const std::string& what) {
+  Collective& world = collective();
+  if (world.size() == 1) return;
+  const std::vector<uint64_t> all = world.allgather(value_of());
+  std::string differ;
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  LB_CHECK(differ.empty(), "multi-process training: the ", what, " of rank(s) ", differ,
+           " differs from rank 0's; every process must run the same config on the same data "
+           "(docs/distributed.md)");
+}
+
 }  // namespace
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
@@ -72,6 +112,14 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   const ExperimentConfig& cfg = ex.config;
   const RunPaths paths(opt.out_dir);
   g_stop_requested = false;
+  // Multi-process (docs/distributed.md): every process trains; rank 0 alone prints and writes
+  // the run folder. They must agree on the config and the data before anything runs.
+  Collective& world = collective();
+  const bool writes = world.rank() == 0;
+  const auto bytes_hash = [](const std::string& s) { return fnv1a(s.data(), s.size()); };
+  check_same_on_all_processes([&] { return bytes_hash(cfg.resolved.dump()); }, "config");
+  check_same_on_all_processes([&] { return dataset_hash(ex.train) ^ (dataset_hash(ex.val) * 31); },
+                              "training data");
 
   // ---- the run folder: fresh, or resumed from its checkpoint
   CheckpointState pos;
@@ -101,127 +149,102 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
       if (line.value("epoch", int64_t{0}) <= pos.epoch) log.push_back(line);
     LB_CHECK(pos.epoch < cfg.train.epochs || pos.next_batch == 0, paths.checkpoint,
              ": inconsistent position");
-    std::cout << "resuming " << paths.dir << " at epoch " << pos.epoch + 1 << ", batch "
+    if (writes)
+      std::cout << "resuming " << paths.dir << " at epoch " << pos.epoch + 1 << ", batch "
               << pos.next_batch << std::endl;
   } else {
     LB_CHECK(!fs::exists(paths.checkpoint), paths.dir,
              ": already holds a run (checkpoint.safetensors); pass --resume to continue it or "
              "--out to choose another folder");
-    fs::create_directories(paths.dir);
-    write_json_atomic(paths.config, cfg.resolved);
-    write_log(paths.log, {});
+    if (writes) {
+      fs::create_directories(paths.dir);
+      write_json_atomic(paths.config, cfg.resolved);
+      write_log(paths.log, {});
+    }
   }
-
-  DataLoader loader(ex.train, ex.transforms,
-                    {.batch_size = cfg.train.batch_size, .shuffle = true, .augment = true,
-                     .seed = cfg.seed});
-  const int64_t batches = loader.num_batches();
-  Progress progress(cfg.train.epochs, batches, opt.interactive);
+  check_same_on_all_processes(
+      [&] { return uint64_t(pos.epoch) * 1000003u + uint64_t(pos.next_batch); },
+      "resume position (checkpoint)");
 
   auto write_checkpoint = [&](int64_t epoch, int64_t next_batch) {
+    if (!writes) return;
     CheckpointState s{epoch, next_batch, book};
     s.extra["module_rngs"] = module_rng_states(*ex.model);
     save_checkpoint(paths.checkpoint, checkpoint_tensors(ex), s);
   };
+  // Time and images of this process go into the run's totals at each epoch end or stop.
+  auto add_to_book = [&](const LoopState& st) {
+    book["train_seconds"] = book["train_seconds"].get<double>() + st.new_seconds;
+    book["images"] = book["images"].get<int64_t>() + st.new_images;
+  };
+
+  const TrainingTask task{.model = ex.model.get(),
+                          .optimizer = ex.optimizer.get(),
+                          .schedule = ex.schedule.get(),
+                          .base_lr = ex.base_lr,
+                          .loss = [&](const Var& logits, const Tensor& labels) { return ex.loss(logits, labels); },
+                          .train = &ex.train,
+                          .transforms = &ex.transforms};
+  BatchLoop loop;
+  loop.name = "train";
+  loop.lr_hint = "lower train.optimizer.lr or check the model";
+  loop.epochs = cfg.train.epochs;
+  loop.batch_size = cfg.train.batch_size;
+  loop.seed = cfg.seed;
+  loop.interactive = opt.interactive;
+  loop.start_epoch = pos.epoch;
+  loop.start_batch = pos.next_batch;
+  if (pos.next_batch > 0)
+    loop.carried = {.loss_sum = book["epoch_loss_sum"].get<double>(),
+                    .correct = book["epoch_correct"].get<int64_t>(),
+                    .seen = book["epoch_seen"].get<int64_t>(),
+                    .seconds = book["epoch_seconds"].get<double>()};
 
   int64_t batches_this_process = 0;
-  using Clock = std::chrono::steady_clock;
-  ex.model->train();
-  for (int64_t epoch = pos.epoch; epoch < cfg.train.epochs; ++epoch) {
-    const double lr = ex.schedule ? ex.schedule->lr_at(epoch) : ex.base_lr;
-    ex.optimizer->set_lr(lr);
-    loader.set_epoch(epoch);
-    const int64_t first = epoch == pos.epoch ? pos.next_batch : 0;
-    if (first == 0) {
-      book["epoch_loss_sum"] = 0.0;
-      book["epoch_correct"] = 0;
-      book["epoch_seen"] = 0;
-      book["epoch_seconds"] = 0.0;
-    }
-    double loss_sum = book["epoch_loss_sum"].get<double>();
-    int64_t correct = book["epoch_correct"].get<int64_t>(), seen = book["epoch_seen"].get<int64_t>();
-    const double seconds_before = book["epoch_seconds"].get<double>();
-    const int64_t seen_before = seen;
-    progress.start_epoch(epoch + 1, first);
-    const auto t0 = Clock::now();
-    for (int64_t b = first; b < batches; ++b) {
-      const Batch batch = loader.batch(b);
-      const Var logits = (*ex.model)(Var(batch.images));
-      const Var loss = ex.loss(logits, batch.labels);
-      const float loss_value = loss.data().item();
-      LB_CHECK(std::isfinite(loss_value), "train: loss became ", loss_value, " at epoch ", epoch + 1,
-               ", batch ", b, "; lower train.optimizer.lr or check the model");
-      ex.optimizer->zero_grad();
-      loss.backward();
-      ex.optimizer->step();
-      ex.model->apply_after_step();
-
-      const Tensor& out = logits.data();
-      const int64_t n = out.size(0), c = out.size(1);
-      for (int64_t i = 0; i < n; ++i) {
-        const float* row = out.data() + i * c;
-        correct += (std::max_element(row, row + c) - row) == static_cast<int64_t>(batch.labels.data()[i]);
-      }
-      seen += n;
-      loss_sum += double(loss_value) * double(n);
-      progress.batch_done(b, loss_sum / double(seen), seen);
-      ++batches_this_process;
-      const bool stop = g_stop_requested ||
-                        (opt.stop_after_batches > 0 && batches_this_process >= opt.stop_after_batches);
-      if (stop && b + 1 < batches) {
-        book["epoch_loss_sum"] = loss_sum;
-        book["epoch_correct"] = correct;
-        book["epoch_seen"] = seen;
-        const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-        book["epoch_seconds"] = seconds_before + secs;
-        book["train_seconds"] = book["train_seconds"].get<double>() + secs;
-        book["images"] = book["images"].get<int64_t>() + (seen - seen_before);
-        write_checkpoint(epoch, b + 1);
-        std::cout << "\ninterrupted at epoch " << epoch + 1 << ", batch " << b + 1
-                  << "; checkpoint written to " << paths.checkpoint
-                  << "\nresume with: lowbit train <config> --out " << paths.dir << " --resume"
-                  << std::endl;
-        return {true, {}};
-      }
-    }
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double epoch_seconds = seconds_before + secs;
-    book["train_seconds"] = book["train_seconds"].get<double>() + secs;
-    book["images"] = book["images"].get<int64_t>() + (seen - seen_before);
-
-    json line = {{"epoch", epoch + 1},
-                 {"lr", lr},
-                 {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
-                 {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
-                 {"val_accuracy", nullptr},
-                 {"seconds", epoch_seconds}};
-    line["loader_seconds"] = loader.stats().wait_seconds;  // this process's share (not resumed parts)
-    std::string summary = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.train.epochs) +
-                          "  lr " + format_double("%.3g", lr) + "  loss " + format_double("%.4f", line["train_loss"]) +
-                          "  train " + format_double("%.2f%%", 100 * line["train_accuracy"].get<double>());
-    if (ex.val.size() > 0) {
-      const double val_acc = evaluate(*ex.model, ex.val, ex.transforms, cfg.train.eval_batch_size);
-      line["val_accuracy"] = val_acc;
-      summary += "  val " + format_double("%.2f%%", 100 * val_acc);
+  BatchLoopHooks hooks;
+  hooks.stop_requested = [&] {
+    ++batches_this_process;
+    return g_stop_requested ||
+           (opt.stop_after_batches > 0 && batches_this_process >= opt.stop_after_batches);
+  };
+  hooks.on_stop = [&](const LoopState& st) {
+    book["epoch_loss_sum"] = st.totals.loss_sum;
+    book["epoch_correct"] = st.totals.correct;
+    book["epoch_seen"] = st.totals.seen;
+    book["epoch_seconds"] = st.totals.seconds;
+    add_to_book(st);
+    write_checkpoint(st.epoch, st.next_batch);
+    if (writes)
+      std::cout << "\ninterrupted at epoch " << st.epoch + 1 << ", batch " << st.next_batch
+              << "; checkpoint written to " << paths.checkpoint
+              << "\nresume with: lowbit train <config> --out " << paths.dir << " --resume"
+              << std::endl;
+  };
+  if (ex.val.size() > 0)
+    hooks.validate = [&] { return evaluate(*ex.model, ex.val, ex.transforms, cfg.train.eval_batch_size); };
+  hooks.end_of_epoch = [&](const LoopState& st, json& line) {
+    add_to_book(st);
+    if (!line["val_accuracy"].is_null()) {
+      const double val_acc = line["val_accuracy"].get<double>();
       if (book["best_val_accuracy"].is_null() || val_acc > book["best_val_accuracy"].get<double>()) {
         book["best_val_accuracy"] = val_acc;
-        book["best_epoch"] = epoch + 1;
+        book["best_epoch"] = st.epoch + 1;
       }
     }
-    summary += "  " + format_double("%.1fs", epoch_seconds) + "  " + format_double("%.0f img/s", double(seen) / epoch_seconds);
-    progress.end_epoch(summary);
     log.push_back(line);
-    write_log(paths.log, log);
+    if (writes) write_log(paths.log, log);
     book["epoch_seen"] = 0;
-    write_checkpoint(epoch + 1, 0);
-    if (g_stop_requested && epoch + 1 < cfg.train.epochs) {
-      std::cout << "interrupted after epoch " << epoch + 1 << "; resume with --resume" << std::endl;
-      return {true, {}};
-    }
-  }
+    write_checkpoint(st.epoch + 1, 0);
+    if (writes && g_stop_requested && st.epoch + 1 < cfg.train.epochs)
+      std::cout << "interrupted after epoch " << st.epoch + 1 << "; resume with --resume" << std::endl;
+    return g_stop_requested.load();
+  };
+  if (run_batch_loop(task, loop, hooks).stopped) return {true, {}};
 
   // ---- final files
-  save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
+  // The processes' weights must still be the same (same sums, same updates): checked once.
+  check_same_on_all_processes([&] { return weights_hash(*ex.model); }, "trained weights");
+  if (writes) save_safetensors(paths.model, ex.model->state_tensors(), {{"format", "pt"}});
   const double test_acc = evaluate(*ex.model, ex.test, ex.transforms, cfg.train.eval_batch_size);
   const double train_seconds = book["train_seconds"].get<double>();
   json metrics = {{"test_accuracy", test_acc},
@@ -235,6 +258,19 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                   {"threads", num_threads()},
                   {"openblas_core", blas_core_name()}};
   metrics["summary"] = summary_to_json(summarize(*ex.model, ex.image_shape));
+  if (world.size() > 1) {
+    // Rank 0's time in collective calls, per training step of this process (resumed runs:
+    // since the resume).
+    const double steps = double(std::max<int64_t>(batches_this_process, 1));
+    metrics["distributed"] = {
+        {"processes", world.size()},
+        {"steps", batches_this_process},
+        {"gradient_allreduce_seconds_per_step", world.time(CommKind::kGradients).seconds / steps},
+        {"batch_norm_sync_seconds_per_step", world.time(CommKind::kBatchNorm).seconds / steps},
+        {"batch_norm_sync_calls_per_step", double(world.time(CommKind::kBatchNorm).calls) / steps},
+        {"other_collective_seconds_per_step", world.time(CommKind::kOther).seconds / steps}};
+  }
+  if (!writes) return {false, metrics};
   write_json_atomic(paths.metrics, metrics);
   std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;
   return {false, metrics};

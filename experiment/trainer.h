@@ -1,7 +1,9 @@
 #pragma once
-/// The training loop of `lowbit train`: epochs of shuffled, augmented batches; forward, loss,
-/// backward, optimizer step, post-step constraints (latent weight clipping); validation
-/// each epoch; the run folder (run_files.h) kept up to date; Ctrl-C writes a checkpoint.
+/// `lowbit train`: the batch loop (experiment/batch_loop.h) with the run folder around it
+/// (run_files.h): the config, the log line of each epoch, a checkpoint after each epoch and
+/// when stopped (Ctrl-C), the weights and metrics at the end. In a multi-process run
+/// (collective(), docs/distributed.md) every process trains and rank 0 alone prints and
+/// writes; the processes must agree on the config, the data and the resume position.
 ///
 /// Resuming is bit-identical to an uninterrupted run: batch order and augmentation are
 /// functions of (seed, epoch, example) (DataLoader), and the checkpoint holds weights,

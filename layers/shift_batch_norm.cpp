@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/channels.h"
 #include "core/ops.h"
 #include "core/ap2.h"
@@ -25,7 +26,11 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
            "shift_batch_norm: expected input (N, C) or (N, C, H, W), got shape ",
            x.defined() ? x.shape() : Shape{});
   const ChannelLayout l{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
-  const int64_t C = l.C, M = l.N * l.S;
+  const int64_t C = l.C;
+  // Multi-process training: the statistics of the global batch (core/collective.h). Inactive
+  // (null) in one process, where M and the sums are this batch's.
+  const BatchShard* shard = args.training ? active_batch_shard(l.N) : nullptr;
+  const int64_t M = l.S * (shard ? shard->global_rows : l.N);
   for (const Tensor* t : {&gamma.data(), &beta.data(), static_cast<const Tensor*>(&running_mean),
                           static_cast<const Tensor*>(&running_var)})
     LB_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C), "shift_batch_norm: a (", C,
@@ -49,6 +54,7 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
     const double m = args.momentum;
     std::vector<double> sum(static_cast<size_t>(C)), var_sum(static_cast<size_t>(C));
     reduce_channels(l, sum.data(), [xp](int64_t, int64_t i) { return xp[i]; });
+    if (shard) batch_norm_sum_across_processes(sum.data(), C);
     for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(sum[c] / static_cast<double>(M));
     // Σ d·AP2(d), d = x − μ: the shift-based variance.
     const float* mp = mean.data();
@@ -56,6 +62,7 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
       const float d = xp[i] - mp[c];
       return static_cast<double>(d) * ap2(d);
     });
+    if (shard) batch_norm_sum_across_processes(var_sum.data(), C);
     for (int64_t c = 0; c < C; ++c) {
       const double var = var_sum[c] / static_cast<double>(M);
       s[c] = ap2(static_cast<float>(1.0 / std::sqrt(var + args.eps)));
@@ -90,9 +97,10 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
   return make_result(
       std::move(y), inputs, "shift_batch_norm",
       [xd, l, mean = std::move(mean), s = std::move(s), gamma_ap2 = std::move(gamma_ap2), has_gamma,
-       has_beta, gamma_at, beta_at, training](const Tensor& gy, GradInputs& in) {
+       has_beta, gamma_at, beta_at, training, M, synced = shard != nullptr](const Tensor& gy,
+                                                                             GradInputs& in) {
         const int64_t nc = l.C;
-        const double count = static_cast<double>(l.N * l.S);
+        const double count = static_cast<double>(M);
         const float* xv = xd.data();
         const float* g = gy.data();
         // Per channel: Σg, Σg·x̂ (x̂ = (x − μ)·s) and Σ AP2(x − μ)·g.
@@ -106,6 +114,15 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
           return static_cast<double>(g[i]) * ap2(xv[i] - mean[c]);
         });
         for (int64_t c = 0; c < nc; ++c) sgx[c] *= s[c];
+        // Multi-process: gx needs the global batch's Σg and Σ AP2(x − μ)·g; γ and β keep this
+        // process's sums (their gradients are summed with the others' afterwards).
+        std::vector<double> sg_x = sg;
+        if (synced) {
+          sg_x.insert(sg_x.end(), sga.begin(), sga.end());
+          batch_norm_sum_across_processes(sg_x.data(), 2 * nc);
+          sga.assign(sg_x.begin() + nc, sg_x.end());
+          sg_x.resize(static_cast<size_t>(nc));
+        }
         if (in.needs(0)) {
           Tensor gx = Tensor::empty(xd.shape());
           float* out = gx.data();
@@ -116,7 +133,7 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
             std::vector<float> k(static_cast<size_t>(nc)), mean_g(k.size()), ak(k.size());
             for (int64_t c = 0; c < nc; ++c) {
               k[c] = gamma_ap2[c] * s[c];
-              mean_g[c] = static_cast<float>(sg[c] / count);
+              mean_g[c] = static_cast<float>(sg_x[c] / count);
               ak[c] = s[c] * s[c] * static_cast<float>(sga[c] / count);
             }
             map_channels(l, out, [&](int64_t c, int64_t i) {

@@ -1,39 +1,17 @@
 #include "packed/packed_eval.h"
 
-#include <algorithm>
-
 #include "experiment/config.h"
+#include "experiment/evaluate.h"
 #include "experiment/experiment.h"
 #include "core/check.h"
-#include "datasets/data_loader.h"
 #include "datasets/registry.h"
 
 namespace lowbit::packed {
 
 double evaluate_packed(PackedModel& model, const InMemoryDataset& data,
                        const TransformList& transforms, int64_t batch_size, Tensor* logits) {
-  DataLoader loader(data, transforms,
-                    {.batch_size = batch_size, .shuffle = false, .augment = false});
-  int64_t correct = 0, seen = 0;
-  for (int64_t b = 0; b < loader.num_batches(); ++b) {
-    const Batch batch = loader.batch(b);
-    const Tensor out = model.forward(batch.images);
-    LB_CHECK(out.dim() == 2 && out.size(0) == batch.images.size(0),
-             "evaluate_packed: the model's output has shape ", out.shape(),
-             "; expected (batch, classes)");
-    const int64_t n = out.size(0), c = out.size(1);
-    if (logits) {
-      if (!logits->defined()) *logits = Tensor::empty({data.size(), c});
-      std::copy(out.data(), out.data() + n * c, logits->data() + seen * c);
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = out.data() + i * c;
-      correct += (std::max_element(row, row + c) - row) ==
-                 static_cast<int64_t>(batch.labels.data()[i]);
-    }
-    seen += n;
-  }
-  return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+  return evaluate_batches([&](const Tensor& images) { return model.forward(images); }, data,
+                          transforms, batch_size, logits, "evaluate_packed");
 }
 
 const nlohmann::json& source_config(const PackedModel& model, const std::string& source) {

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/channels.h"
 #include "core/ops.h"
 
@@ -23,14 +24,16 @@ void check_channel_vector(const Tensor& t, int64_t C, const char* what, const Sh
 }
 
 /// The batch statistics of training mode, per channel: the mean and the biased variance (the
-/// one that normalises the batch) of the M = N·S values of each channel. The one place the
-/// forward pass computes them (e.g. for a hook that averages them across processes).
-void batch_statistics(const ChannelLayout& l, const float* xp, std::vector<float>& mean,
-                      std::vector<double>& var) {
+/// one that normalises the batch) of the M values of each channel. The one place the forward
+/// pass computes them. In one process M = N·S; with a batch sharded across processes
+/// (`synced`) the sums are added across them and M counts the global batch.
+void batch_statistics(const ChannelLayout& l, const float* xp, bool synced, int64_t M_values,
+                      std::vector<float>& mean, std::vector<double>& var) {
   const int64_t C = l.C;
-  const double M = static_cast<double>(l.N * l.S);
+  const double M = static_cast<double>(M_values);
   std::vector<double> acc(static_cast<size_t>(C));
   reduce_channels(l, acc.data(), [xp](int64_t, int64_t i) { return xp[i]; });
+  if (synced) batch_norm_sum_across_processes(acc.data(), C);
   for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<float>(acc[c] / M);
   // Two passes (Σ(x − mean)²) rather than E[x²] − mean²: no cancellation.
   const float* mp = mean.data();
@@ -38,6 +41,7 @@ void batch_statistics(const ChannelLayout& l, const float* xp, std::vector<float
     const float d = xp[i] - mp[c];
     return d * d;
   });
+  if (synced) batch_norm_sum_across_processes(acc.data(), C);
   for (int64_t c = 0; c < C; ++c) var[c] = acc[c] / M;
 }
 
@@ -49,7 +53,11 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
            "batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got shape ",
            x.defined() ? x.shape() : Shape{});
   const ChannelLayout l{x.size(0), x.size(1), shape_numel(Shape(x.shape().begin() + 2, x.shape().end()))};
-  const int64_t C = l.C, M = l.N * l.S;
+  const int64_t C = l.C;
+  // Multi-process training: the statistics of the global batch (core/collective.h). Inactive
+  // (null) in one process, where M and the sums are this batch's.
+  const BatchShard* shard = args.training ? active_batch_shard(l.N) : nullptr;
+  const int64_t M = l.S * (shard ? shard->global_rows : l.N);
   check_channel_vector(gamma.data(), C, "gamma", x.shape());
   check_channel_vector(beta.data(), C, "beta", x.shape());
   check_channel_vector(running_mean, C, "running_mean", x.shape());
@@ -69,7 +77,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   std::vector<float> mean(static_cast<size_t>(C)), invstd(static_cast<size_t>(C));
   if (args.training) {
     std::vector<double> batch_var(static_cast<size_t>(C));
-    batch_statistics(l, xp, mean, batch_var);
+    batch_statistics(l, xp, shard != nullptr, M, mean, batch_var);
     float* rm = running_mean.defined() ? running_mean.data() : nullptr;
     float* rv = running_var.defined() ? running_var.data() : nullptr;
     const double m = args.momentum;
@@ -111,10 +119,10 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   const size_t gamma_at = gamma.defined() ? 1 : 0, beta_at = inputs.size() - 1;
   const bool has_gamma = gamma.defined(), has_beta = beta.defined();
   return make_result(y, inputs, "batch_norm",
-                     [xd, l, C, training, mean = std::move(mean), invstd = std::move(invstd),
-                      scale = std::move(scale), has_gamma, has_beta, gamma_at,
-                      beta_at](const Tensor& gy, GradInputs& in) {
-                       const double count = static_cast<double>(l.N * l.S);
+                     [xd, l, C, M, synced = shard != nullptr, training, mean = std::move(mean),
+                      invstd = std::move(invstd), scale = std::move(scale), has_gamma, has_beta,
+                      gamma_at, beta_at](const Tensor& gy, GradInputs& in) {
+                       const double count = static_cast<double>(M);
                        const float* xv = xd.data();
                        const float* g = gy.data();
                        const float* mp = mean.data();
@@ -124,6 +132,18 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
                        reduce_channels2(l, sg.data(), sgx.data(), [g, xv, mp](int64_t c, int64_t i) {
                          return std::pair<float, float>(g[i], g[i] * (xv[i] - mp[c]));
                        });
+                       // Multi-process: dx needs the global batch's sums; γ and β keep this
+                       // process's (their gradients are summed with the others' afterwards).
+                       std::vector<double> sg_all, sgx_all;
+                       if (synced) {
+                         std::vector<double> both(sg);
+                         both.insert(both.end(), sgx.begin(), sgx.end());
+                         batch_norm_sum_across_processes(both.data(), 2 * C);
+                         sg_all.assign(both.begin(), both.begin() + C);
+                         sgx_all.assign(both.begin() + C, both.end());
+                       }
+                       const std::vector<double>& sg_x = synced ? sg_all : sg;
+                       const std::vector<double>& sgx_x = synced ? sgx_all : sgx;
                        if (in.needs(0)) {
                          // Training: dx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·invstd,
                          // written as dx = scale·g + k1·x + k0. Eval: the statistics are constants,
@@ -133,9 +153,9 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
                          if (training) {
                            for (int64_t c = 0; c < C; ++c) {
                              const double a = scale[c], is = invstd[c];
-                             const double c1 = -a * is * is * sgx[c] / count;
+                             const double c1 = -a * is * is * sgx_x[c] / count;
                              k1[c] = static_cast<float>(c1);
-                             k0[c] = static_cast<float>(-a * sg[c] / count - c1 * mean[c]);
+                             k0[c] = static_cast<float>(-a * sg_x[c] / count - c1 * mean[c]);
                            }
                          }
                          Tensor gx = Tensor::empty(xd.shape());
