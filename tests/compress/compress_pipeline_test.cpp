@@ -13,8 +13,11 @@
 #include "core/serialize.h"
 #include "layers/registry.h"
 #include "tests/support/error_of.h"
+#include "tests/support/temp_dir.h"
 
 using namespace lowbit;
+using lowbit::testing::TempDir;
+using lowbit::testing::write_text_file;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -31,7 +34,7 @@ json tiny_experiment() {
                          {"type": "linear", "in_features": 48, "out_features": 10}]},
     "train": {"epochs": 2, "batch_size": 50, "eval_batch_size": 5000,
               "optimizer": {"name": "adam", "lr": 0.003}},
-    "output": {"dir": "/tmp/lowbit_dc_test/baseline"}})");
+    "output": {"dir": "baseline"}})");
 }
 
 json tiny_compress(const std::string& experiment_file) {
@@ -43,7 +46,7 @@ json tiny_compress(const std::string& experiment_file) {
     "quantize": {"default": {"bits": 4}, "layers": {"3.weight": {"bits": 5, "init": "density"}},
                  "finetune": {"epochs": 1, "optimizer": {"name": "adam", "lr": 0.0003}}},
     "huffman": {"coding": "smallest", "index_bits": 4},
-    "output": {"dir": "/tmp/lowbit_dc_test/compressed"}})");
+    "output": {"dir": "compressed"}})");
   c["train"] = experiment_file;
   return c;
 }
@@ -163,9 +166,9 @@ TEST_CASE(
 
 TEST_CASE("compress config: a missing experiment file is reported under \"train\"") {
   const CompressConfig cfg =
-      parse_compress_config(tiny_compress("/tmp/lowbit_dc_no_such_file.json"));
+      parse_compress_config(tiny_compress("no/such/dir/lowbit_dc_no_such_file.json"));
   CHECK_THROWS_WITH_AS(check_compress_config(cfg),
-                       doctest::Contains("train: /tmp/lowbit_dc_no_such_file.json"), Error);
+                       doctest::Contains("train: no/such/dir/lowbit_dc_no_such_file.json"), Error);
 }
 
 // ---------------------------------------------------------------------------- training stages
@@ -222,15 +225,18 @@ TEST_CASE("pipeline: compressed file -> eval gives the fine-tuned model's accura
     CHECK(false);
     return;
   }
-  fs::remove_all("/tmp/lowbit_dc_test");
-  fs::create_directories("/tmp/lowbit_dc_test");
-  const std::string experiment_file = "/tmp/lowbit_dc_test/tiny.json";
-  std::ofstream(experiment_file) << tiny_experiment().dump(2);
+  const TempDir tmp;
+  const std::string experiment_file = tmp / "tiny.json";
+  json experiment = tiny_experiment();
+  experiment["output"]["dir"] = tmp / "baseline";
+  write_text_file(experiment_file, experiment.dump(2));
 
-  const CompressConfig cfg = parse_compress_config(tiny_compress(experiment_file));
+  json compress_spec = tiny_compress(experiment_file);
+  compress_spec["output"]["dir"] = tmp / "compressed";
+  const CompressConfig cfg = parse_compress_config(compress_spec);
   const std::vector<LayerPlan> plan = check_compress_config(cfg);
   std::unique_ptr<Experiment> ex = prepare_source(cfg, {});  // trains the baseline
-  CHECK(fs::exists("/tmp/lowbit_dc_test/baseline/model.safetensors"));
+  CHECK(fs::exists(tmp / "baseline/model.safetensors"));
   const CompressOutcome out = compress_experiment(*ex, cfg, plan, {});
 
   // Decoded weights are the fine-tuned ones, bit for bit; accuracy is the same.
@@ -279,14 +285,14 @@ TEST_CASE("pipeline: compressed file -> eval gives the fine-tuned model's accura
   // A corrupted file is rejected, never decoded into other weights.
   std::string bytes = read_file(out.model_path);
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
-  write_file_atomic("/tmp/lowbit_dc_test/corrupt.lbc", bytes);
-  CHECK_THROWS_AS(load_compressed_network("/tmp/lowbit_dc_test/corrupt.lbc"), Error);
+  write_file_atomic(tmp / "corrupt.lbc", bytes);
+  CHECK_THROWS_AS(load_compressed_network(tmp / "corrupt.lbc"), Error);
 
   // "run" source: the finished baseline folder gives the same baseline error.
   json from_run = tiny_compress(experiment_file);
   from_run.erase("train");
-  from_run["run"] = "/tmp/lowbit_dc_test/baseline";
-  from_run["output"]["dir"] = "/tmp/lowbit_dc_test/from_run";
+  from_run["run"] = tmp / "baseline";
+  from_run["output"]["dir"] = tmp / "from_run";
   from_run["prune"]["retrain"]["epochs"] = 0;
   from_run["quantize"]["finetune"]["epochs"] = 0;
   const CompressConfig cfg2 = parse_compress_config(from_run);

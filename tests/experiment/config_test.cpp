@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.h"
+
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "core/check.h"
@@ -87,8 +89,9 @@ TEST_CASE("config: --set overrides values, creates keys, parses JSON or strings"
 }
 
 TEST_CASE("config: a malformed file names the file, line and column") {
-  const std::string path = "/tmp/lowbit_bad_config.json";
+  const lowbit::testing::TempDir tmp;
+  const std::string path = tmp / "lowbit_bad_config.json";
   write_file_atomic(path, "{\n  \"name\": \"x\",\n  \"seed\": ,\n}\n");
   CHECK_THROWS_WITH_AS(load_json_file(path), doctest::Contains("lowbit_bad_config.json:3:"), Error);
-  CHECK_THROWS_WITH_AS(load_json_file("/tmp/does/not/exist.json"), doctest::Contains("exist.json"), Error);
+  CHECK_THROWS_WITH_AS(load_json_file(tmp / "does/not/exist.json"), doctest::Contains("exist.json"), Error);
 }

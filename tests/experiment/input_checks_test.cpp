@@ -23,16 +23,17 @@ namespace {
 
 const char* kMinimal = R"({
   "name": "t", "data": {"dataset": "mnist"},
-  "model": {"layers": [{"type": "flatten"}, {"type": "linear", "in_features": 16, "out_features": 10}]},
+  "model": {"layers": [{"type": "flatten"}, {"type": "linear", "in_features": 784, "out_features": 10}]},
   "train": {"epochs": 1, "optimizer": {"name": "sgd", "lr": 0.1}}})";
 
 std::string write_text(const TempDir& tmp, const std::string& name, const std::string& text) {
   const std::string path = tmp / name;
-  std::ofstream(path) << text;
+  lowbit::testing::write_text_file(path, text);
   return path;
 }
 
-// A tiny MNIST-shaped data set of `n_train` / `n_test` 4x4 images in `dir`.
+// A tiny MNIST-shaped data set of `n_train` / `n_test` 28x28 images in `dir` (the shape the
+// mnist data set declares).
 void write_mnist(const std::string& dir, uint32_t n_train, uint32_t n_test) {
   for (auto [prefix, n] : {std::pair<std::string, uint32_t>{"train", n_train}, {"t10k", n_test}}) {
     auto idx = [&](std::vector<uint32_t> dims, size_t count, const std::string& name) {
@@ -42,7 +43,7 @@ void write_mnist(const std::string& dir, uint32_t n_train, uint32_t n_test) {
       for (size_t i = 0; i < count; ++i) s += static_cast<char>(i % 10);
       std::ofstream(dir + "/" + prefix + name, std::ios::binary) << s;
     };
-    idx({n, 4, 4}, size_t{n} * 16, "-images-idx3-ubyte");
+    idx({n, 28, 28}, size_t{n} * 784, "-images-idx3-ubyte");
     idx({n}, n, "-labels-idx1-ubyte");
   }
 }

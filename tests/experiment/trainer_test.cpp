@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.h"
+
 #include <filesystem>
 
 #include "experiment/config.h"
@@ -10,6 +12,7 @@
 #include "core/serialize.h"
 
 using namespace lowbit;
+using lowbit::testing::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -37,9 +40,8 @@ TEST_CASE("trainer: interrupted + resumed run ends with bit-identical weights") 
     CHECK(false);  // CI fetches the data; its absence is a failure, not a skip
     return;
   }
-  const std::string a = "/tmp/lowbit_test_run_a", b = "/tmp/lowbit_test_run_b";
-  fs::remove_all(a);
-  fs::remove_all(b);
+  const TempDir tmp;
+  const std::string a = tmp / "run_a", b = tmp / "run_b";
   const ExperimentConfig cfg = parse_experiment(tiny_config());
 
   Experiment full(cfg);
