@@ -72,6 +72,39 @@ json resolve_experiment(const json& config) {
   return Experiment(parse_experiment(config), /*load_data=*/false).config.resolved;
 }
 
+namespace {
+
+// JSON pointer "/model/layers/2/out_features" -> "model.layers[2].out_features".
+std::string dotted_path(const std::string& pointer) {
+  std::string path;
+  size_t k = 1;
+  while (k <= pointer.size() && pointer.size() > 1) {
+    const size_t e = std::min(pointer.find('/', k), pointer.size());
+    const std::string token = pointer.substr(k, e - k);
+    const bool index = !token.empty() && token.find_first_not_of("0123456789") == std::string::npos;
+    path += index ? "[" + token + "]" : (path.empty() ? "" : ".") + token;
+    k = e + 1;
+  }
+  return path.empty() ? "(the whole config)" : path;
+}
+
+}  // namespace
+
+std::vector<std::string> run_config_differences(const json& stored, const json& wanted) {
+  json a;
+  try {
+    a = resolve_experiment(stored);
+  } catch (const Error&) {
+    a = stored;  // no longer a valid experiment: compare it as written
+  }
+  json b = wanted;
+  if (a.is_object()) a.erase("output");
+  if (b.is_object()) b.erase("output");
+  std::vector<std::string> paths;
+  for (const json& op : json::diff(a, b)) paths.push_back(dotted_path(op.at("path").get<std::string>()));
+  return paths;
+}
+
 ModulePtr load_trained_model(const json& resolved, const std::string& weights_path) {
   ExperimentConfig cfg = parse_experiment(resolved);
   Rng rng(cfg.seed);

@@ -8,6 +8,8 @@
 ///   Experiment ex(parse_experiment(load_json_file("experiments/mnist/quickstart.json")));
 ///   ex.model->pretty_print(std::cout);
 #include <memory>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "core/random.h"
@@ -51,6 +53,14 @@ struct Experiment {
 /// The resolved form of an experiment config (as written to config.json), built without
 /// reading data; configs that resolve equal describe the same run, whatever their spelling.
 nlohmann::json resolve_experiment(const nlohmann::json& config);
+
+/// What differs between a run folder's stored config.json and the resolved config a command
+/// asks for, as JSON paths ("train.epochs", "model.layers[2].out_features"); empty when they
+/// describe the same run. The stored side is resolved first (a config.json written by an older
+/// lowbit, with raw specs, still matches) and `output` is ignored on both sides: where the
+/// folder lives is not part of what the run is, so a moved or copied run folder resumes.
+std::vector<std::string> run_config_differences(const nlohmann::json& stored,
+                                                const nlohmann::json& wanted);
 
 /// Builds the model of a resolved config and loads `weights` (model.safetensors), for eval.
 ModulePtr load_trained_model(const nlohmann::json& resolved_config, const std::string& weights_path);

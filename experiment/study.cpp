@@ -145,20 +145,14 @@ std::vector<uint64_t> parse_seeds(const json& j) {
   return seeds;
 }
 
-// Whether a stored config.json describes the run `expected` asks for. Both sides are compared
-// in resolved form (a config.json written by an older lowbit, with raw specs, still matches)
-// and without output.dir (where the folder lives is not part of what the run is).
+// Whether a stored config.json describes the run `expected` asks for (resolved, output.dir
+// ignored: run_config_differences).
 bool files_equal_json(const std::string& file, const json& expected) {
-  json stored;
   try {
-    stored = resolve_experiment(load_json_file(file));
+    return run_config_differences(load_json_file(file), expected).empty();
   } catch (const Error&) {
-    return false;
+    return false;  // unreadable: not this run
   }
-  json want = expected;
-  stored.erase("output");
-  want.erase("output");
-  return stored == want;
 }
 
 }  // namespace

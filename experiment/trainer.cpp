@@ -130,10 +130,17 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   if (opt.resume) {
     LB_CHECK(fs::exists(paths.checkpoint), paths.checkpoint,
              ": no checkpoint to resume from (was the run started with this --out folder?)");
-    const json stored = load_json_file(paths.config);
-    LB_CHECK(stored == cfg.resolved, paths.config,
-             ": the run was started with a different config; resume with the same config and "
-             "--set flags, or start a new run with another --out");
+    // What matters is the run (model, data, optimizer, seed, ...), not where the folder lives.
+    const std::vector<std::string> differ =
+        run_config_differences(load_json_file(paths.config), cfg.resolved);
+    if (!differ.empty()) {
+      std::string keys;
+      for (size_t i = 0; i < differ.size() && i < 10; ++i) keys += (i ? ", " : "") + differ[i];
+      if (differ.size() > 10) keys += ", ... (" + std::to_string(differ.size()) + " in all)";
+      LB_FAIL(paths.config, ": the run was started with a different config (differs in ", keys,
+              "); resume with the same config and --set flags, or start a new run with another "
+              "--out");
+    }
     const NamedTensors tensors = load_checkpoint(paths.checkpoint, pos);
     ex.model->load_state_tensors(with_prefix_removed(tensors, "model."), paths.checkpoint);
     ex.optimizer->load_state_tensors(tensors, paths.checkpoint, "optim.");

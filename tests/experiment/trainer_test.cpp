@@ -57,6 +57,15 @@ TEST_CASE("trainer: interrupted + resumed run ends with bit-identical weights") 
     Experiment part(cfg);
     CHECK(train_experiment(part, {.out_dir = b, .resume = true, .stop_after_batches = 10}).interrupted);
   }
+  // A copy of the interrupted folder elsewhere resumes too (where it lives is not part of the
+  // run) and ends with the same weights.
+  const std::string moved = tmp / "moved_run";
+  fs::copy(b, moved, fs::copy_options::recursive);
+  {
+    Experiment rest_moved(cfg);
+    REQUIRE_FALSE(train_experiment(rest_moved, {.out_dir = moved, .resume = true}).interrupted);
+    CHECK(read_file(moved + "/model.safetensors") == read_file(a + "/model.safetensors"));
+  }
   Experiment rest(cfg);
   const TrainOutcome resumed = train_experiment(rest, {.out_dir = b, .resume = true});
   REQUIRE_FALSE(resumed.interrupted);
@@ -84,7 +93,7 @@ TEST_CASE("trainer: interrupted + resumed run ends with bit-identical weights") 
   other["train"]["epochs"] = 4;
   Experiment changed(parse_experiment(other));
   CHECK_THROWS_WITH_AS(train_experiment(changed, {.out_dir = a, .resume = true}),
-                       doctest::Contains("different config"), Error);
+                       doctest::Contains("different config (differs in train.epochs"), Error);
 
   // A corrupt checkpoint gives an error naming the file; the run folder is untouched.
   const std::string ckpt = b + "/checkpoint.safetensors";
