@@ -1,5 +1,7 @@
 #include "experiment/experiment.h"
 
+#include "layers/sequential.h"
+
 #include "core/check.h"
 #include "core/json_args.h"
 #include "core/ops.h"
@@ -12,6 +14,26 @@
 namespace lowbit {
 
 using nlohmann::json;
+
+namespace {
+
+/// Runs `x` through `layer` (a Sequential layer by layer), so a shape mismatch is reported
+/// with the layer's JSON path and the shape it was given, before any data is read.
+Var check_shapes(Module& layer, const Var& x, const std::string& path) {
+  if (auto* seq = dynamic_cast<Sequential*>(&layer)) {
+    Var h = x;
+    for (size_t i = 0; i < seq->size(); ++i)
+      h = check_shapes(*seq->layers()[i], h, path + "[" + std::to_string(i) + "]");
+    return h;
+  }
+  try {
+    return layer.forward(x);
+  } catch (const Error& e) {
+    LB_FAIL(path, " (", layer.type(), "): input of shape ", x.shape(), " does not fit: ", e.what());
+  }
+}
+
+}  // namespace
 
 Experiment::Experiment(ExperimentConfig cfg, bool load_data)
     : config(std::move(cfg)), init_rng(config.seed) {
@@ -39,6 +61,20 @@ Experiment::Experiment(ExperimentConfig cfg, bool load_data)
   base_lr = optimizer->lr();
   if (!config.train.lr_schedule.is_null())
     schedule = make_schedule(config.train.lr_schedule, base_lr, config.train.epochs, "train.lr_schedule");
+  // Shape inference: one evaluation-mode pass of a zero batch of two images (no gradients, no
+  // statistics updated, no generator drawn) before anything is read or written.
+  {
+    NoGradGuard no_grad;
+    model->eval();
+    Shape batch_shape{2};
+    batch_shape.insert(batch_shape.end(), image_shape.begin(), image_shape.end());
+    const Var out = check_shapes(*model, Var(Tensor::zeros(batch_shape)), "model.layers");
+    LB_CHECK(out.dim() == 2 && out.size(1) == num_classes, "model.layers: the model's output has shape ",
+             out.shape(), " for a batch of 2; expected (2, ", num_classes, ") for the ", num_classes,
+             " classes of ", config.data.dataset, ": end the model with a linear layer of ",
+             num_classes, " outputs");
+    model->train();
+  }
   config.resolved =
       resolved_config(config, module_to_json(*model).at("layers"), transforms_to_json(transforms),
                       optimizer_to_json(*optimizer),

@@ -80,7 +80,8 @@ TEST_CASE("experiment file: duplicate keys and out-of-range numbers name the fil
 
 TEST_CASE("experiment file: sequential lists nested past the limit are an error, not a crash") {
   auto nested = [](int depth) {
-    json layers = json::array({json{{"type", "flatten"}}});
+    json layers = json::array({json{{"type", "flatten"}},
+                               json{{"type", "linear"}, {"in_features", 784}, {"out_features", 10}}});
     for (int i = 0; i < depth; ++i) {
       json seq = {{"type", "sequential"}};
       seq["layers"] = std::move(layers);
@@ -126,4 +127,20 @@ TEST_CASE("data: an empty training set blames the data files; a batch larger tha
                  "train.batch_size: 21 is larger than the 20 training examples"));
   j["train"]["batch_size"] = 20;
   CHECK(error_of([&] { Experiment ex(parse_experiment(j)); }) == "(no error)");
+}
+
+TEST_CASE("model: shapes are checked layer by layer before any data is read") {
+  TempDir tmp;
+  json j = json::parse(kMinimal);
+  j["data"]["root"] = tmp / "no_data_here";  // nothing is read: the model errors come first
+  j["model"]["layers"][1]["in_features"] = 700;
+  const std::string e = error_of([&] { Experiment ex(parse_experiment(j)); });
+  CHECK(contains(e, "model.layers[1] (linear): input of shape (2, 784) does not fit"));
+  CHECK(contains(e, "expected input (N, 700)"));
+
+  j["model"]["layers"][1]["in_features"] = 784;
+  j["model"]["layers"][1]["out_features"] = 5;  // 5 outputs for mnist's 10 classes
+  CHECK(contains(error_of([&] { Experiment ex(parse_experiment(j)); }),
+                 "model.layers: the model's output has shape (2, 5) for a batch of 2; expected (2, 10)"));
+  CHECK_FALSE(std::filesystem::exists(tmp / "no_data_here"));
 }
