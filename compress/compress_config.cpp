@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "experiment/config.h"
 
 namespace lowbit {
 
@@ -165,12 +166,7 @@ CompressConfig parse_compress_config(const json& config) {
     a.finish();
   }
 
-  cfg.output_dir = "runs/" + cfg.name;
-  if (const json* o = top.object("output")) {
-    JsonArgs a(*o, "output");
-    cfg.output_dir = a.string("dir", cfg.output_dir);
-    a.finish();
-  }
+  cfg.output_dir = parse_output_dir(top, cfg.name);
   top.finish();
 
   json& r = cfg.resolved;

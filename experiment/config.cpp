@@ -14,6 +14,16 @@ using nlohmann::json;
 
 json load_json_file(const std::string& path) { return read_json_file(path); }
 
+std::string parse_output_dir(JsonArgs& top, const std::string& name) {
+  std::string dir = "runs/" + name;
+  if (const json* o = top.object("output")) {
+    JsonArgs a(*o, "output");
+    dir = a.string("dir", dir);
+    a.finish();
+  }
+  return dir;
+}
+
 void apply_override(json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   LB_CHECK(eq != std::string::npos && eq > 0, "--set \"", assignment,
@@ -113,12 +123,7 @@ ExperimentConfig parse_experiment(const json& config) {
   }
 
   // ---- output
-  cfg.output_dir = "runs/" + cfg.name;
-  if (const json* o = top.object("output")) {
-    JsonArgs a(*o, "output");
-    cfg.output_dir = a.string("dir", cfg.output_dir);
-    a.finish();
-  }
+  cfg.output_dir = parse_output_dir(top, cfg.name);
   top.finish();
 
   cfg.resolved = resolved_config(cfg, cfg.model_layers, cfg.data.transforms, cfg.train.optimizer,

@@ -66,6 +66,11 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 /// values) and fills defaults; reads no data.
 ExperimentConfig parse_experiment(const nlohmann::json& config);
 
+class JsonArgs;
+/// The run folder of a config file's top level (`top`): `output.dir`, else `runs/<name>`.
+/// Shared by experiment and compress configs.
+std::string parse_output_dir(JsonArgs& top, const std::string& name);
+
 /// The resolved config of `cfg` with the given built parts written in their resolved form
 /// (Experiment calls it with its model, transforms, optimizer, schedule and loss specs).
 nlohmann::json resolved_config(const ExperimentConfig& cfg, const nlohmann::json& model_layers,
