@@ -4,8 +4,9 @@
 #   mpi_test.sh LOWBIT agreement   N = 2 twice (bit-identical), N = 2 and 3 against N = 1
 #   mpi_test.sh LOWBIT resume      stopped with N = 2, resumed with 1; stopped with 1, resumed with 3
 #   mpi_test.sh LOWBIT faults      a killed rank ends the job; a config mismatch is named
-#   mpi_test.sh LOWBIT shards      train.shards=6: N = 1, 2, 3, 4 give byte-identical weights;
-#                                  N = 7 > 6 shards is refused; train.shards=1 is the default
+#   mpi_test.sh LOWBIT shards      train.shards=6: N = 1, 2, 3, 4 and 2 resumed with 3 give
+#                                  byte-identical weights; N = 7 > 6 shards is refused;
+#                                  train.shards=1 is the plain one-process run
 #   mpi_test.sh LOWBIT stochastic  stochastic activation and weight quantizers: N = 2 and 3
 #                                  against N = 1 (draws keyed by the global sample)
 #   mpi_test.sh LOWBIT compress    mpirun -np 2 lowbit compress fails at once, writes nothing
@@ -103,6 +104,11 @@ shards)
       fail "train.shards=6: N=$n weights differ from N=1"
   done
   echo "train.shards=6: N = 1, 2, 3, 4 byte-identical"
+  # Stopped with N = 2 and resumed with N = 3: still the same bytes.
+  train 2 "$TMP/s23" --set train.shards=6 --stop-after-batches 13
+  [ -f "$TMP/s23/checkpoint.safetensors" ] || fail "shards, N=2 stopped: no checkpoint: $(tail -5 "$TMP/s23.log")"
+  train 3 "$TMP/s23" --set train.shards=6 --resume || fail "shards, resumed with N=3: $(tail -5 "$TMP/s23.log")"
+  cmp "$TMP/s1/model.safetensors" "$TMP/s23/model.safetensors" || fail "train.shards=6: stopped at 2, resumed at 3: weights differ"
   grep -Eq '"shards": *6' "$TMP/s4/metrics.json" || fail "no shards in metrics.json"
   # More processes than shards: refused before training, naming the option.
   timeout 60 mpirun --oversubscribe -np 7 "$LOWBIT" train "$CFG" --out "$TMP/s7" \
