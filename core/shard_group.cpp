@@ -8,6 +8,23 @@
 #include "core/check.h"
 #include "core/parallel.h"
 
+// AddressSanitizer must be told about stack switches (LB_SANITIZE builds).
+#if defined(__SANITIZE_ADDRESS__)
+#define LB_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LB_ASAN_FIBERS 1
+#endif
+#endif
+#ifdef LB_ASAN_FIBERS
+#include <sanitizer/common_interface_defs.h>
+#define LB_START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define LB_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define LB_START_SWITCH(save, bottom, size) ((void)0)
+#define LB_FINISH_SWITCH(save, bottom, size) ((void)0)
+#endif
+
 namespace lowbit {
 
 namespace {
@@ -37,6 +54,10 @@ void sum_blocks_in_order(const T* blocks, int64_t shards, int64_t n, U* out) {
 
 struct ShardGroup::Context {
   ucontext_t ctx;
+  // AddressSanitizer's bookkeeping of the scheduler's stack (unused without it).
+  void* fake_stack = nullptr;
+  const void* bottom = nullptr;
+  size_t size = 0;
 };
 
 struct ShardGroup::Fiber {
@@ -45,6 +66,7 @@ struct ShardGroup::Fiber {
   void* stack = nullptr;
   State state = State::kDone;
   std::exception_ptr error;
+  void* fake_stack = nullptr;  // AddressSanitizer's bookkeeping (unused without it)
   BatchShard shard;
   std::vector<double> partial;  // posted at a batch-norm sum
   double* out = nullptr;        // where the total goes
@@ -81,6 +103,8 @@ BatchShard ShardGroup::shard(int64_t s, int64_t batch_rows) {
 
 void ShardGroup::fiber_main() {
   ShardGroup* g = t_group;
+  [[maybe_unused]] Context& sched = *g->main_;
+  LB_FINISH_SWITCH(nullptr, &sched.bottom, &sched.size);
   const int64_t local = g->running_;
   Fiber& f = *g->fibers_[size_t(local)];
   try {
@@ -89,6 +113,7 @@ void ShardGroup::fiber_main() {
     f.error = std::current_exception();
   }
   f.state = Fiber::State::kDone;
+  LB_START_SWITCH(nullptr, sched.bottom, sched.size);  // this stack is done
   // Returning resumes uc_link: the scheduler in resume().
 }
 
@@ -97,7 +122,9 @@ void ShardGroup::resume(int64_t local) {
   BatchShardScope active(f.shard);
   running_ = local;
   t_group = this;
+  LB_START_SWITCH(&main_->fake_stack, f.stack, kStackBytes);
   swapcontext(&main_->ctx, &f.ctx);
+  LB_FINISH_SWITCH(main_->fake_stack, nullptr, nullptr);
   running_ = -1;
 }
 
@@ -159,7 +186,9 @@ void ShardGroup::sum_in_shard_order(double* data, int64_t n) {
   f.partial.assign(data, data + n);
   f.out = data;
   f.state = Fiber::State::kWaiting;
+  LB_START_SWITCH(&f.fake_stack, main_->bottom, main_->size);
   swapcontext(&f.ctx, &main_->ctx);  // back when every shard's partial is summed
+  LB_FINISH_SWITCH(f.fake_stack, &main_->bottom, &main_->size);
 }
 
 void ShardGroup::sum_in_shard_order(const std::vector<float>& local_parts, int64_t n, float* out,

@@ -174,7 +174,7 @@ StepPart sharded_forward_backward(const TrainingTask& task, const BatchLoop& loo
       reduced[k].set_grad(Tensor());
       continue;
     }
-    Tensor g = grads[0][k];  // shard 0's tensor, overwritten with the sum
+    Tensor g = Tensor::empty(grads[0][k].shape());
     std::copy(at, at + g.numel(), g.data());
     at += g.numel();
     reduced[k].set_grad(g);
