@@ -1,10 +1,13 @@
 #include "core/collective.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 
 #include "core/check.h"
+#include "core/random.h"
+#include "core/shard_group.h"
 
 namespace lowbit {
 
@@ -27,6 +30,12 @@ class SingleProcess final : public Collective {
   void do_allreduce_sum(float*, int64_t) override {}
   void do_allreduce_sum(double*, int64_t) override {}
   std::vector<uint64_t> do_allgather(uint64_t value) override { return {value}; }
+  void do_allgather(const float* mine, float* all, const std::vector<int64_t>& counts) override {
+    std::copy(mine, mine + counts.at(0), all);
+  }
+  void do_allgather(const double* mine, double* all, const std::vector<int64_t>& counts) override {
+    std::copy(mine, mine + counts.at(0), all);
+  }
 };
 
 std::unique_ptr<Collective>& installed() {
@@ -65,6 +74,22 @@ std::vector<uint64_t> Collective::allgather(uint64_t value) {
   return out;
 }
 
+void Collective::allgather(const float* mine, float* all, const std::vector<int64_t>& counts,
+                           CommKind kind) {
+  LB_CHECK(int64_t(counts.size()) == size(), "allgather: ", counts.size(), " counts for ", size(),
+           " processes");
+  if (size() == 1) return do_allgather(mine, all, counts);
+  timed(times_[static_cast<int>(kind)], [&] { do_allgather(mine, all, counts); });
+}
+
+void Collective::allgather(const double* mine, double* all, const std::vector<int64_t>& counts,
+                           CommKind kind) {
+  LB_CHECK(int64_t(counts.size()) == size(), "allgather: ", counts.size(), " counts for ", size(),
+           " processes");
+  if (size() == 1) return do_allgather(mine, all, counts);
+  timed(times_[static_cast<int>(kind)], [&] { do_allgather(mine, all, counts); });
+}
+
 Collective& collective() { return *installed(); }
 
 std::unique_ptr<Collective> single_process_collective() { return std::make_unique<SingleProcess>(); }
@@ -85,18 +110,49 @@ BatchShardScope::BatchShardScope(const BatchShard& shard) {
 
 BatchShardScope::~BatchShardScope() { g_shard = nullptr; }
 
+NotBatchMajorScope::NotBatchMajorScope() : saved_(g_shard) { g_shard = nullptr; }
+
+NotBatchMajorScope::~NotBatchMajorScope() { g_shard = saved_; }
+
 void batch_norm_sum_across_processes(double* sums, int64_t n) {
-  collective().allreduce_sum(sums, n, CommKind::kBatchNorm);
+  if (g_shard && g_shard->group)
+    g_shard->group->sum_in_shard_order(sums, n);
+  else
+    collective().allreduce_sum(sums, n, CommKind::kBatchNorm);
+}
+
+void draw_uniforms_for_batch(Rng& rng, int64_t rows, int64_t numel, float* out) {
+  const BatchShard* shard = numel > 0 ? active_batch_shard(rows) : nullptr;
+  const int64_t per_row = rows > 0 ? numel / rows : 0;
+  const int64_t skip_before = shard ? shard->first_row * per_row : 0;
+  const int64_t skip_after =
+      shard ? (shard->global_rows - shard->first_row - shard->rows) * per_row : 0;
+  for (int64_t i = 0; i < skip_before; ++i) rng.uniform();
+  for (int64_t i = 0; i < numel; ++i) out[i] = rng.uniform();
+  for (int64_t i = 0; i < skip_after; ++i) rng.uniform();
+}
+
+int mpi_launcher_size() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+    const char* v = std::getenv(var);
+    if (v && *v && std::atoi(v) > 0) return std::atoi(v);
+  }
+  return 0;
+}
+
+void require_one_process(const std::string& command) {
+  const int n = mpi_launcher_size();
+  LB_CHECK(n <= 1, command, " runs in one process, but was started as one of ", n,
+           " MPI processes: start it without mpirun/srun (only `lowbit train` runs on several "
+           "processes, docs/distributed.md)");
 }
 
 #ifndef LB_HAVE_MPI
 std::unique_ptr<Collective> mpi_collective_from_environment() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
-    const char* v = std::getenv(var);
-    LB_CHECK(!(v && std::atoi(v) > 1), "started as one of ", v,
-             " MPI processes, but this lowbit was built without MPI: install an MPI "
-             "(e.g. Debian libopenmpi-dev) and rebuild (docs/distributed.md)");
-  }
+  const int n = mpi_launcher_size();
+  LB_CHECK(n <= 1, "started as one of ", n,
+           " MPI processes, but this lowbit was built without MPI: install an MPI "
+           "(e.g. Debian libopenmpi-dev) and rebuild (docs/distributed.md)");
   return nullptr;
 }
 #endif

@@ -22,6 +22,9 @@
 
 namespace lowbit {
 
+class Rng;
+class ShardGroup;
+
 /// What a collective call is for, so the time spent in each is reported separately
 /// (metrics.json "distributed").
 enum class CommKind { kGradients, kBatchNorm, kOther };
@@ -45,6 +48,10 @@ class Collective {
   void allreduce_sum(double* data, int64_t n, CommKind kind);
   /// `value` of every process, indexed by rank.
   std::vector<uint64_t> allgather(uint64_t value);
+  /// Concatenation in rank order of every process's `counts[rank]` values: `mine` holds this
+  /// process's, `all` receives Σcounts values (the same on every process).
+  void allgather(const float* mine, float* all, const std::vector<int64_t>& counts, CommKind kind);
+  void allgather(const double* mine, double* all, const std::vector<int64_t>& counts, CommKind kind);
   /// Ends every process of the job with exit code 1 after printing `message` (prefixed with
   /// the rank) on stderr. In one process: prints and exits.
   [[noreturn]] virtual void abort(const std::string& message) = 0;
@@ -57,6 +64,8 @@ class Collective {
   virtual void do_allreduce_sum(float* data, int64_t n) = 0;
   virtual void do_allreduce_sum(double* data, int64_t n) = 0;
   virtual std::vector<uint64_t> do_allgather(uint64_t value) = 0;
+  virtual void do_allgather(const float* mine, float* all, const std::vector<int64_t>& counts) = 0;
+  virtual void do_allgather(const double* mine, double* all, const std::vector<int64_t>& counts) = 0;
 
  private:
   CommTime times_[3];
@@ -73,14 +82,29 @@ std::unique_ptr<Collective> single_process_collective();
 /// Throws when started by an MPI launcher with N > 1 but built without MPI.
 std::unique_ptr<Collective> mpi_collective_from_environment();
 
+/// The number of processes an MPI launcher (mpirun, mpiexec, srun) started together with
+/// this one, from its environment; 0 when not started by one. Needs no MPI.
+int mpi_launcher_size();
+/// Fails (lowbit::Error naming `command`) when started as one of several MPI processes: for
+/// the commands that run in one process, so N copies do not repeat the work and race to
+/// write the same files.
+void require_one_process(const std::string& command);
+
 /// This process's rows of the global batch, while the training step of a multi-process run
 /// is computed (set by the batch loop; inactive in one process). Random draws that depend on
 /// the batch (dropout masks) draw for the whole global batch and keep these rows, so they
 /// do not depend on the number of processes.
 struct BatchShard {
   int64_t first_row = 0;    ///< of the global batch
-  int64_t rows = 0;         ///< of this process
+  int64_t rows = 0;         ///< of this process (of this shard: train.shards)
   int64_t global_rows = 0;  ///< the global batch
+  /// train.shards (core/shard_group.h): the group that sums batch norm's statistics over the
+  /// shards in shard order; null in plain data-parallel training (summed by allreduce).
+  ShardGroup* group = nullptr;
+  /// Whether this computation updates state the shards of one process share (batch norm's
+  /// running statistics): every shard sees the same global statistics, so one shard per
+  /// process (the first) applies them.
+  bool updates_shared_state = true;
 };
 /// The active shard when a multi-process step is running and `rows` matches it (the input
 /// of the op is batch-major with this process's rows); else nullptr.
@@ -94,9 +118,33 @@ class BatchShardScope {
   BatchShardScope& operator=(const BatchShardScope&) = delete;
 };
 
+/// Within its scope active_batch_shard() is null: for ops on tensors that are not batch-major
+/// though their first dimension may equal the shard's rows (a layer's weights quantized by
+/// a stochastic quantizer draw the same on every process).
+class NotBatchMajorScope {
+ public:
+  NotBatchMajorScope();
+  ~NotBatchMajorScope();
+  NotBatchMajorScope(const NotBatchMajorScope&) = delete;
+  NotBatchMajorScope& operator=(const NotBatchMajorScope&) = delete;
+
+ private:
+  const BatchShard* saved_;
+};
+
 /// Batch norm of the global batch: sums per-channel statistics over the processes, in
-/// place (time counted as CommKind::kBatchNorm). Call only when active_batch_shard() is
-/// set; the global count is count / shard.rows * shard.global_rows.
+/// place (time counted as CommKind::kBatchNorm); with train.shards, over the shards in shard
+/// order. Call only when active_batch_shard() is set; the global count is count /
+/// shard.rows * shard.global_rows.
 void batch_norm_sum_across_processes(double* sums, int64_t n);
+
+/// One uniform draw in [0, 1) per element of a batch-major tensor of `numel` elements in
+/// `rows` rows, into `out` (numel floats), keyed by the global sample index: while a
+/// multi-process step is active (active_batch_shard(rows)) the generator skips the draws of
+/// the rows before and after this process's, so sample i of the global batch gets the same
+/// numbers whatever the number of processes, and the generator ends where one process
+/// would leave it. Otherwise: numel draws in order. Dropout masks and stochastic activation
+/// quantizers draw through this.
+void draw_uniforms_for_batch(Rng& rng, int64_t rows, int64_t numel, float* out);
 
 }  // namespace lowbit

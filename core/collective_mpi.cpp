@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <vector>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -18,15 +20,6 @@ namespace {
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
-}
-
-// Launched by an MPI launcher with more than one process?
-int launcher_size() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
-    const int n = env_int(var, 0);
-    if (n > 0) return n;
-  }
-  return 0;
 }
 
 class MpiCollective final : public Collective {
@@ -76,8 +69,31 @@ class MpiCollective final : public Collective {
     });
     return out;
   }
+  void do_allgather(const float* mine, float* all, const std::vector<int64_t>& counts) override {
+    gatherv(mine, all, counts, MPI_FLOAT);
+  }
+  void do_allgather(const double* mine, double* all, const std::vector<int64_t>& counts) override {
+    gatherv(mine, all, counts, MPI_DOUBLE);
+  }
 
  private:
+  template <typename T>
+  void gatherv(const T* mine, T* all, const std::vector<int64_t>& counts, MPI_Datatype type) {
+    std::vector<int> n(counts.size()), at(counts.size());
+    int64_t offset = 0;
+    for (size_t r = 0; r < counts.size(); ++r) {
+      LB_CHECK(counts[r] >= 0 && counts[r] <= INT32_MAX && offset <= INT32_MAX,
+               "allgather: ", counts[r], " values at offset ", offset, " exceed MPI's int counts");
+      n[r] = static_cast<int>(counts[r]);
+      at[r] = static_cast<int>(offset);
+      offset += counts[r];
+    }
+    guarded("allgather", [&] {
+      return MPI_Allgatherv(mine, n[size_t(rank_)], type, all, n.data(), at.data(), type,
+                            MPI_COMM_WORLD);
+    });
+  }
+
   // Runs an MPI call under the watchdog's deadline; a failed call ends the job.
   template <typename F>
   void guarded(const char* what, F&& call) {
@@ -122,7 +138,7 @@ class MpiCollective final : public Collective {
 }  // namespace
 
 std::unique_ptr<Collective> mpi_collective_from_environment() {
-  if (launcher_size() <= 1) return nullptr;
+  if (mpi_launcher_size() <= 1) return nullptr;
   return std::make_unique<MpiCollective>();
 }
 

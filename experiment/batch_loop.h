@@ -24,6 +24,9 @@
 /// takes its rows of every global batch, batch norm and dropout see the global batch
 /// (BatchShardScope, core/collective.h), the gradients are summed with one allreduce before
 /// after_backward, the epoch totals at its end; only rank 0 prints. One process: none of it.
+/// With `shards` (train.shards) every batch is S shards instead, each with its own forward
+/// and backward pass, batch norm's sums and the gradients added in shard order
+/// (core/shard_group.h): the same bits for any number of processes N ≤ S, N = 1 included.
 ///
 /// The loop has no state of its own beyond its arguments: batch order and augmentation
 /// are functions of (seed, epoch, example) (DataLoader), so starting at (epoch, batch)
@@ -96,6 +99,9 @@ struct BatchLoop {
   int64_t start_batch = 0;
   EpochTotals carried;       ///< totals of start_epoch before start_batch
   bool label_lines = false;  ///< log lines carry "stage": name, summaries start with it
+  /// train.shards (core/shard_group.h): 0 = off; S > 0 splits every batch into S shards
+  /// computed apart and summed in shard order, bit-identical for any number of processes.
+  int64_t shards = 0;
 };
 
 struct BatchLoopResult {

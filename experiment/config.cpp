@@ -112,6 +112,8 @@ ExperimentConfig parse_experiment(const json& config) {
     cfg.train.epochs = a.positive_int("epochs");
     cfg.train.batch_size = a.positive_int("batch_size", 100);
     cfg.train.eval_batch_size = a.positive_int("eval_batch_size", 1000);
+    if (const json* sh = a.get("shards"); sh && !sh->is_null())
+      cfg.train.shards = a.int_in("shards", 1, 1024);
     // The optimizer, schedule and loss specs are built (and so validated) by Experiment.
     const json* opt = a.get("optimizer");
     LB_CHECK(opt && !opt->is_null(),
@@ -147,6 +149,8 @@ json resolved_config(const ExperimentConfig& cfg, const json& model_layers, cons
                 {"optimizer", optimizer},
                 {"lr_schedule", lr_schedule},
                 {"loss", loss}};
+  // Only when set: configs (and run folders) without the option stay as they were.
+  if (cfg.train.shards > 0) r["train"]["shards"] = cfg.train.shards;
   r["output"] = {{"dir", cfg.output_dir}};
   return r;
 }

@@ -35,6 +35,9 @@ struct TrainConfig {
   int64_t epochs = 1;
   int64_t batch_size = 100;
   int64_t eval_batch_size = 1000;
+  /// Fixed shards per batch for results bit-identical for any number of processes
+  /// (docs/distributed.md, core/shard_group.h); 0 (absent or null) = off.
+  int64_t shards = 0;
   nlohmann::json optimizer;    // {"name": ...}
   nlohmann::json lr_schedule;  // null or {"name": ...}
   nlohmann::json loss = "cross_entropy";  // a loss spec (experiment/loss_registry.h)

@@ -198,6 +198,7 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
   loop.epochs = cfg.train.epochs;
   loop.batch_size = cfg.train.batch_size;
   loop.seed = cfg.seed;
+  loop.shards = cfg.train.shards;
   loop.interactive = opt.interactive;
   loop.start_epoch = pos.epoch;
   loop.start_batch = pos.next_batch;
@@ -265,12 +266,13 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
                   {"threads", num_threads()},
                   {"openblas_core", blas_core_name()}};
   metrics["summary"] = summary_to_json(summarize(*ex.model, ex.image_shape));
-  if (world.size() > 1) {
+  if (world.size() > 1 || cfg.train.shards > 0) {
     // Rank 0's time in collective calls, per training step of this process (resumed runs:
     // since the resume).
     const double steps = double(std::max<int64_t>(batches_this_process, 1));
     metrics["distributed"] = {
         {"processes", world.size()},
+        {"shards", cfg.train.shards > 0 ? json(cfg.train.shards) : json(nullptr)},
         {"steps", batches_this_process},
         {"gradient_allreduce_seconds_per_step", world.time(CommKind::kGradients).seconds / steps},
         {"batch_norm_sync_seconds_per_step", world.time(CommKind::kBatchNorm).seconds / steps},

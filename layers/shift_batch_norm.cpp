@@ -49,8 +49,10 @@ Var shift_batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor run
   const float* xp = xd.data();
   std::vector<float> mean(static_cast<size_t>(C)), s(static_cast<size_t>(C));
   if (args.training) {
-    float* rm = running_mean.defined() ? running_mean.data() : nullptr;
-    float* rv = running_var.defined() ? running_var.data() : nullptr;
+    // train.shards: the shards of one process see the same global statistics; one updates.
+    const bool updates = !shard || shard->updates_shared_state;
+    float* rm = running_mean.defined() && updates ? running_mean.data() : nullptr;
+    float* rv = running_var.defined() && updates ? running_var.data() : nullptr;
     const double m = args.momentum;
     std::vector<double> sum(static_cast<size_t>(C)), var_sum(static_cast<size_t>(C));
     reduce_channels(l, sum.data(), [xp](int64_t, int64_t i) { return xp[i]; });

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/json_args.h"
 #include "core/parallel.h"
 #include "layers/init.h"
@@ -92,6 +93,9 @@ LatentQuantLayer::QuantizedOperands LatentQuantLayer::quantize_operands(
   }
   if (o.weight_quantizer) {
     o.weight_quantizer->set_training(is_training());
+    // The weights are the same in every process: a stochastic weight quantizer draws the
+    // same numbers everywhere, never keyed by the batch shard.
+    NotBatchMajorScope weights_are_not_a_batch;
     q.weight = (*o.weight_quantizer)(weight_);
   }
   return q;

@@ -15,16 +15,11 @@ Var dropout(const Var& x, float p, bool training, Rng& rng) {
   const float keep_scale = 1.f / (1.f - p);
   Tensor mask = Tensor::empty(x.shape());
   float* mp = mask.data();
-  // Multi-process training (core/collective.h): draw the mask of the whole global batch and
-  // keep this process's rows, so the masks (and the generator's state) do not depend on the
-  // number of processes.
-  const BatchShard* shard = x.dim() > 0 ? active_batch_shard(x.size(0)) : nullptr;
-  const int64_t per_row = x.dim() > 0 && x.size(0) > 0 ? mask.numel() / x.size(0) : 0;
-  const int64_t skip_before = shard ? shard->first_row * per_row : 0;
-  const int64_t skip_after = shard ? (shard->global_rows - shard->first_row - shard->rows) * per_row : 0;
-  for (int64_t i = 0; i < skip_before; ++i) rng.uniform();
-  for (int64_t i = 0; i < mask.numel(); ++i) mp[i] = rng.uniform() < p ? 0.f : keep_scale;
-  for (int64_t i = 0; i < skip_after; ++i) rng.uniform();
+  // Keyed by the global sample (core/collective.h): in a multi-process step the mask of the
+  // whole global batch is drawn and this process's rows kept, so the masks (and the
+  // generator's state) do not depend on the number of processes.
+  draw_uniforms_for_batch(rng, x.dim() > 0 ? x.size(0) : 0, mask.numel(), mp);
+  for (int64_t i = 0; i < mask.numel(); ++i) mp[i] = mp[i] < p ? 0.f : keep_scale;
   Tensor y = Tensor::empty(x.shape());
   const float* xp = x.data().data();
   float* yp = y.data();

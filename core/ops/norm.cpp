@@ -78,8 +78,10 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   if (args.training) {
     std::vector<double> batch_var(static_cast<size_t>(C));
     batch_statistics(l, xp, shard != nullptr, M, mean, batch_var);
-    float* rm = running_mean.defined() ? running_mean.data() : nullptr;
-    float* rv = running_var.defined() ? running_var.data() : nullptr;
+    // train.shards: the shards of one process see the same global statistics; one updates.
+    const bool updates = !shard || shard->updates_shared_state;
+    float* rm = running_mean.defined() && updates ? running_mean.data() : nullptr;
+    float* rv = running_var.defined() && updates ? running_var.data() : nullptr;
     const double m = args.momentum;
     for (int64_t c = 0; c < C; ++c) {
       const double var = batch_var[c];  // biased: normalises the batch

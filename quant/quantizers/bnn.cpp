@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/json_args.h"
 #include "core/random.h"
 #include "quant/functions.h"
@@ -28,10 +29,12 @@ Var stochastic_sign(const Var& x, Rng& rng, float clip_value) {
   const float* src = xd.data();
   float* dst = q.data();
   // Serial on purpose: one generator drawn in element order keeps runs reproducible for any
-  // thread count.
+  // thread count; on activations keyed by the global sample, so the draws do not depend on
+  // the number of processes (core/collective.h).
+  draw_uniforms_for_batch(rng, xd.dim() > 0 ? xd.size(0) : 0, xd.numel(), dst);
   for (int64_t i = 0, n = xd.numel(); i < n; ++i) {
     const float p = std::fmin(std::fmax((src[i] + 1.f) * 0.5f, 0.f), 1.f);
-    dst[i] = rng.uniform() < p ? 1.f : -1.f;
+    dst[i] = dst[i] < p ? 1.f : -1.f;
   }
   return make_result(std::move(q), {x}, "stochastic_sign", detail::clipped_ste(xd, clip_value));
 }

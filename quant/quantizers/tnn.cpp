@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/json_args.h"
 #include "core/random.h"
 #include "quant/functions.h"
@@ -32,11 +33,14 @@ Var stochastic_ternary(const Var& x, Rng& rng, float clip_value) {
   Tensor q = Tensor::empty(xd.shape());
   const float* src = xd.data();
   float* dst = q.data();
-  // Serial: one generator in element order, reproducible for any thread count.
+  // Serial: one generator in element order, reproducible for any thread count; on
+  // activations keyed by the global sample, so the draws do not depend on the number of
+  // processes (core/collective.h).
+  draw_uniforms_for_batch(rng, xd.dim() > 0 ? xd.size(0) : 0, xd.numel(), dst);
   for (int64_t i = 0, n = xd.numel(); i < n; ++i) {
     const float c = std::fmin(std::fmax(src[i], -1.f), 1.f);
     // c + u < 1 for u < 1, so the floor never reaches 2; clamp guards float rounding.
-    dst[i] = std::fmin(std::floor(c + rng.uniform()), 1.f);
+    dst[i] = std::fmin(std::floor(c + dst[i]), 1.f);
   }
   return make_result(std::move(q), {x}, "stochastic_ternary", detail::clipped_ste(xd, clip_value));
 }

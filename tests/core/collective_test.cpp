@@ -8,6 +8,7 @@
 #include "core/collective.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "core/shard_group.h"
 
 using namespace lowbit;
 
@@ -27,8 +28,22 @@ class ThreadPair final : public Collective {
   void do_allreduce_sum(float* d, int64_t n) override { sum(d, n); }
   void do_allreduce_sum(double* d, int64_t n) override { sum(d, n); }
   std::vector<uint64_t> do_allgather(uint64_t v) override { return {v, v}; }
+  void do_allgather(const float* mine, float* all, const std::vector<int64_t>& counts) override {
+    gather(mine, all, counts);
+  }
+  void do_allgather(const double* mine, double* all, const std::vector<int64_t>& counts) override {
+    gather(mine, all, counts);
+  }
 
  private:
+  template <typename T>
+  void gather(const T* mine, T* all, const std::vector<int64_t>& counts) {
+    slot_[rank_].assign(mine, mine + counts[size_t(rank_)]);
+    sync_.arrive_and_wait();
+    std::copy(slot_[0].begin(), slot_[0].end(), all);
+    std::copy(slot_[1].begin(), slot_[1].end(), all + counts[0]);
+    sync_.arrive_and_wait();
+  }
   template <typename T>
   void sum(T* d, int64_t n) {
     slot_[rank_].assign(d, d + n);
@@ -116,4 +131,81 @@ TEST_CASE("batch norm in a batch shard uses the global batch's statistics, forwa
     CHECK(half[0].beta.grad().data()[c] + half[1].beta.grad().data()[c] ==
           doctest::Approx(bf.grad().data()[c]).epsilon(1e-5));
   }
+}
+
+namespace {
+
+// Batch norm forward and backward of a (7, 2, 3) batch split into `shards` shards, run by
+// the processes of collective() (one or a ThreadPair rank): each process fills its shards'
+// rows of y and dx; running statistics from its first shard.
+struct ShardedBn {
+  Tensor y = Tensor::zeros({7, 2, 3}), dx = Tensor::zeros({7, 2, 3});
+  Tensor rm = Tensor::zeros({2}), rv = Tensor::ones({2});
+};
+
+void sharded_batch_norm(int64_t shards, ShardedBn& out) {
+  Rng rng(8);
+  const Tensor x = Tensor::normal({7, 2, 3}, rng, 0.5f, 2.f);
+  const Tensor gy = Tensor::normal({7, 2, 3}, rng);
+  ShardGroup group(shards, collective());
+  group.run(7, [&](int64_t local) {
+    const BatchShard sh = group.shard(group.first_local() + local, 7);
+    const int64_t a = sh.first_row, b = sh.first_row + sh.rows;
+    Var xs(x.rows(a, b).clone(), true);
+    const Var y = batch_norm(xs, Var(), Var(), out.rm, out.rv, {});
+    y.backward(gy.rows(a, b).clone());
+    std::copy(y.data().data(), y.data().data() + y.data().numel(), out.y.data() + a * 6);
+    std::copy(xs.grad().data(), xs.grad().data() + xs.grad().numel(), out.dx.data() + a * 6);
+  }, {});
+}
+
+}  // namespace
+
+TEST_CASE("ShardGroup: batch norm over fixed shards gives the same bits for 1 and 2 processes") {
+  ShardedBn one;
+  sharded_batch_norm(3, one);
+  // The same three shards held by two "processes" (1 and 2 shards).
+  ShardedBn two[2];
+  {
+    UseCollective pair(std::make_unique<ThreadPair>());
+    auto run = [&](int r) {
+      ThreadPair::set_rank(r);
+      sharded_batch_norm(3, two[r]);
+    };
+    std::thread other(run, 1);
+    run(0);
+    other.join();
+  }
+  // Rank 0 holds shard 0 (rows 0-1), rank 1 shards 1 and 2 (rows 2-6).
+  for (int64_t i = 0; i < 42; ++i) {
+    const ShardedBn& p = two[i < 12 ? 0 : 1];
+    CHECK(p.y.data()[i] == one.y.data()[i]);
+    CHECK(p.dx.data()[i] == one.dx.data()[i]);
+  }
+  for (int r = 0; r < 2; ++r)
+    for (int64_t c = 0; c < 2; ++c) {
+      CHECK(two[r].rm.data()[c] == one.rm.data()[c]);  // updated once per process
+      CHECK(two[r].rv.data()[c] == one.rv.data()[c]);
+    }
+  // And close to one batch norm of the whole batch (the sums are only formed in another order).
+  Rng rng(8);
+  const Tensor x = Tensor::normal({7, 2, 3}, rng, 0.5f, 2.f);
+  Tensor rm = Tensor::zeros({2}), rv = Tensor::ones({2});
+  const Tensor y = batch_norm(Var(x), Var(), Var(), rm, rv, {}).data();
+  check_close(one.y, y, 1e-5f);
+  check_close(one.rm, rm, 1e-6f);
+}
+
+TEST_CASE("ShardGroup refuses more processes than shards and sums gradients in shard order") {
+  {
+    UseCollective pair(std::make_unique<ThreadPair>());
+    CHECK_THROWS_WITH_AS(ShardGroup(1, collective()),
+                         doctest::Contains("at least one shard"), std::exception);
+  }
+  ShardGroup group(3, collective());
+  const std::vector<float> parts = {1e8f, 1.f, -1e8f, 1.f, 1.f, 1.f};  // 3 shards of 2
+  std::vector<float> out(2);
+  group.sum_in_shard_order(parts, 2, out.data(), CommKind::kGradients);
+  CHECK(out[0] == (1e8f + -1e8f) + 1.f);  // ((p0 + p1) + p2), not another order
+  CHECK(out[1] == 3.f);
 }

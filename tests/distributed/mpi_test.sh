@@ -4,9 +4,16 @@
 #   mpi_test.sh LOWBIT agreement   N = 2 twice (bit-identical), N = 2 and 3 against N = 1
 #   mpi_test.sh LOWBIT resume      stopped with N = 2, resumed with 1; stopped with 1, resumed with 3
 #   mpi_test.sh LOWBIT faults      a killed rank ends the job; a config mismatch is named
+#   mpi_test.sh LOWBIT shards      train.shards=6: N = 1, 2, 3, 4 and 2 resumed with 3 give
+#                                  byte-identical weights; N = 7 > 6 shards is refused;
+#                                  train.shards=1 is the plain one-process run
+#   mpi_test.sh LOWBIT stochastic  stochastic activation and weight quantizers: N = 2 and 3
+#                                  against N = 1 (draws keyed by the global sample)
+#   mpi_test.sh LOWBIT compress    mpirun -np 2 lowbit compress fails at once, writes nothing
 #
 # Runs from the source root (data/mnist needed) on tests/distributed/tiny_mnist.json: 1,000
-# training images, conv + batch norm + dropout, 2 epochs of 10 steps.
+# training images, conv + batch norm + dropout, 2 epochs of 10 steps (tiny_stochastic.json:
+# the same data through stochastic_sign / stochastic tnn quantized layers).
 set -u
 LOWBIT=$(realpath "$1")
 WHAT=$2
@@ -21,7 +28,7 @@ export OMP_WAIT_POLICY=PASSIVE LOWBIT_NUM_THREADS=1
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-train() {  # train N OUT [args...]
+train() {  # train N OUT [args...]  (config: $CFG)
   local n=$1 out=$2
   shift 2
   if [ "$n" = 1 ]; then
@@ -86,6 +93,61 @@ faults)
   grep -q "config of rank(s) 1 differs from rank 0" "$TMP/mismatch.log" ||
     fail "config mismatch not named: $(cat "$TMP/mismatch.log")"
   echo "config mismatch: named rank 1"
+  ;;
+shards)
+  # The same bits for every N <= S: 6 shards held 6, 3+3, 2+2+2 and 1+2+1+2 (uneven) ways.
+  for n in 1 2 3 4; do
+    train $n "$TMP/s$n" --set train.shards=6 || fail "shards, N=$n: $(tail -5 "$TMP/s$n.log")"
+  done
+  for n in 2 3 4; do
+    cmp "$TMP/s1/model.safetensors" "$TMP/s$n/model.safetensors" ||
+      fail "train.shards=6: N=$n weights differ from N=1"
+  done
+  echo "train.shards=6: N = 1, 2, 3, 4 byte-identical"
+  # Stopped with N = 2 and resumed with N = 3: still the same bytes.
+  train 2 "$TMP/s23" --set train.shards=6 --stop-after-batches 13
+  [ -f "$TMP/s23/checkpoint.safetensors" ] || fail "shards, N=2 stopped: no checkpoint: $(tail -5 "$TMP/s23.log")"
+  train 3 "$TMP/s23" --set train.shards=6 --resume || fail "shards, resumed with N=3: $(tail -5 "$TMP/s23.log")"
+  cmp "$TMP/s1/model.safetensors" "$TMP/s23/model.safetensors" || fail "train.shards=6: stopped at 2, resumed at 3: weights differ"
+  grep -Eq '"shards": *6' "$TMP/s4/metrics.json" || fail "no shards in metrics.json"
+  # More processes than shards: refused before training, naming the option.
+  timeout 60 mpirun --oversubscribe -np 7 "$LOWBIT" train "$CFG" --out "$TMP/s7" \
+    --set train.shards=6 > "$TMP/s7.log" 2>&1
+  rc=$?
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "N=7 > 6 shards: status $rc"
+  grep -q "train.shards is 6 but 7 processes run" "$TMP/s7.log" ||
+    fail "N=7 > 6 shards not explained: $(tail -5 "$TMP/s7.log")"
+  [ ! -e "$TMP/s7/model.safetensors" ] || fail "N=7: weights written"
+  # One shard is the plain one-process arithmetic.
+  train 1 "$TMP/d1" || fail "N=1: $(tail -5 "$TMP/d1.log")"
+  train 1 "$TMP/s1x1" --set train.shards=1 || fail "shards=1: $(tail -5 "$TMP/s1x1.log")"
+  cmp "$TMP/d1/model.safetensors" "$TMP/s1x1/model.safetensors" || fail "train.shards=1 differs from the default"
+  ;;
+stochastic)
+  # Stochastic activation quantizers draw per global sample, stochastic weight quantizers the
+  # same numbers in every process (the 50-row weights match N=2's 50-row slices, which would
+  # key them by the shard without NotBatchMajorScope). SGD: the weights agree to ~1e-6.
+  CFG=$HERE/tiny_stochastic.json
+  train 1 "$TMP/q1" || fail "N=1: $(tail -5 "$TMP/q1.log")"
+  for n in 2 3; do
+    train $n "$TMP/q$n" || fail "N=$n: $(tail -5 "$TMP/q$n.log")"
+    $COMPARE "$TMP/q$n/model.safetensors" "$TMP/q1/model.safetensors" --max-rel 1e-4 || fail "N=$n vs 1"
+  done
+  train 1 "$TMP/qs1" --set train.shards=4 || fail "shards N=1: $(tail -5 "$TMP/qs1.log")"
+  train 3 "$TMP/qs3" --set train.shards=4 || fail "shards N=3: $(tail -5 "$TMP/qs3.log")"
+  cmp "$TMP/qs1/model.safetensors" "$TMP/qs3/model.safetensors" || fail "train.shards=4: N=3 differs from N=1"
+  echo "stochastic quantizers, train.shards=4: N = 1, 3 byte-identical"
+  ;;
+compress)
+  # lowbit compress runs in one process: under mpirun every rank refuses at once.
+  timeout 60 mpirun --oversubscribe -np 2 "$LOWBIT" compress experiments/mnist/deep_compression_lenet300.json \
+    --out "$TMP/compress" > "$TMP/compress.log" 2>&1
+  rc=$?
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "compress under mpirun: status $rc"
+  grep -q "lowbit compress runs in one process, but was started as one of 2 MPI processes" "$TMP/compress.log" ||
+    fail "compress under mpirun not explained: $(tail -5 "$TMP/compress.log")"
+  [ ! -e "$TMP/compress" ] || fail "compress under mpirun wrote $TMP/compress"
+  echo "compress under mpirun: refused"
   ;;
 *) fail "unknown test $WHAT" ;;
 esac

@@ -38,6 +38,24 @@ TEST_CASE("config: defaults are filled in and the resolved config re-parses to i
   CHECK(parse_experiment(c.resolved).resolved == c.resolved);
 }
 
+TEST_CASE("config: train.shards is off by default, validated, and resolved only when set") {
+  const ExperimentConfig plain = parse_experiment(minimal());
+  CHECK(plain.train.shards == 0);
+  CHECK_FALSE(plain.resolved["train"].contains("shards"));  // old run folders stay resumable
+  json j = minimal();
+  j["train"]["shards"] = 6;
+  const ExperimentConfig c = parse_experiment(j);
+  CHECK(c.train.shards == 6);
+  CHECK(c.resolved["train"]["shards"] == 6);
+  CHECK(parse_experiment(c.resolved).resolved == c.resolved);
+  j["train"]["shards"] = nullptr;
+  CHECK(parse_experiment(j).train.shards == 0);
+  for (const json bad : {json(0), json(-2), json(2000), json("4"), json(2.5)}) {
+    j["train"]["shards"] = bad;
+    CHECK(error_of(j).find("train.shards") == 0);
+  }
+}
+
 TEST_CASE("config: errors name the JSON path and the reason") {
   json j = minimal();
   j["model"]["layers"][1]["out_features"] = "64";

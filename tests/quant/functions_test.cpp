@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "tests/support/gradcheck.h"
@@ -316,3 +317,38 @@ TEST_CASE("ftprop: sign(0) = -1; FTP-SH backward reduces to g*(1 - tanh^2 z)") {
   p = run([](const Var& v) { return ftprop_sign(v, FtpropGrad::SaturatedSte); }, z, g);
   check_close(p.grad, {0, -2, 3, 4, -5, 6, 0});
 }
+
+TEST_CASE("stochastic activation quantizers in a batch shard draw the global batch's numbers") {
+  Rng rng(5);
+  const Tensor x = Tensor::uniform({8, 6}, rng, -1.2f, 1.2f);
+  for (const bool ternary : {false, true}) {
+    CAPTURE(ternary);
+    auto quantize = [&](const Tensor& in, Rng& r) {
+      return (ternary ? stochastic_ternary(Var(in), r) : stochastic_sign(Var(in), r)).data();
+    };
+    Rng whole(21), part(21);
+    const Tensor full = quantize(x, whole);
+    Tensor rows;
+    {
+      BatchShardScope shard({.first_row = 3, .rows = 4, .global_rows = 8});
+      rows = quantize(x.rows(3, 7).clone(), part);
+    }
+    for (int64_t i = 0; i < 24; ++i) CHECK(rows.data()[i] == full.data()[18 + i]);
+    CHECK(whole.state() == part.state());
+  }
+}
+
+TEST_CASE("NotBatchMajorScope hides the batch shard (a layer's weights draw the same everywhere)") {
+  BatchShardScope shard({.first_row = 2, .rows = 4, .global_rows = 8});
+  CHECK(active_batch_shard(4) != nullptr);
+  {
+    NotBatchMajorScope weights;
+    CHECK(active_batch_shard(4) == nullptr);
+    Rng a(3), b(3);
+    const Tensor w = Tensor::full({4, 3}, 0.2f);
+    const Tensor q = stochastic_sign(Var(w), a).data();
+    for (int64_t i = 0; i < 12; ++i) CHECK(q.data()[i] == (b.uniform() < 0.6f ? 1.f : -1.f));
+  }
+  CHECK(active_batch_shard(4) != nullptr);
+}
+
