@@ -211,6 +211,10 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
   std::map<std::string, const PaperReference*> by_id;
   for (const PaperReference& r : rep.references) by_id[r.id] = &r;
 
+  for (const PlannedRun& pr : plan.runs) {
+    ++rep.runs_total;
+    rep.runs_done += fs::exists(fs::path(pr.results_dir) / pr.experiment->kind->finished_file);
+  }
   std::vector<const RunKind*> other_kinds;
   for (const StudyExperiment& e : study.experiments) {
     if (e.kind->report) {  // a kind with its own table
@@ -282,11 +286,7 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
 
 std::string StudyReport::to_markdown() const {
   const Study& st = *study;
-  size_t done = 0, total = 0;
-  for (const MethodRow& r : rows) {
-    done += r.seeds_done.size();
-    total += size_t(r.seeds_total);
-  }
+  const int64_t done = runs_done, total = runs_total;
   std::string o = "# Study `" + st.name + "`\n\n";
   if (!st.description.empty()) o += st.description + "\n\n";
   o += "Written by `lowbit study " + (st.file.empty() ? st.name : st.file) + " --report` from the results copies in `runs/` beside this file. ";
@@ -297,8 +297,11 @@ std::string StudyReport::to_markdown() const {
   for (const MethodRow& r : rows)
     if (r.seconds_per_epoch.n > 0) seconds += r.seconds_per_epoch.mean * double(r.epochs) * double(r.seconds_per_epoch.n);
   o += "Reproduce (from the repository root; resumes, skips finished runs): `lowbit study " +
-       (st.file.empty() ? st.name : st.file) + "` (`--jobs N` runs N at a time). Training time of the finished runs: " +
-       format_double("%.1f", seconds / 3600.0) + " h in total (sum over runs; the machine was shared).\n\n";
+       (st.file.empty() ? st.name : st.file) + "` (`--jobs N` runs N at a time)." +
+       (rows.empty() ? std::string()
+                     : " Training time of the finished training runs: " + format_double("%.1f", seconds / 3600.0) +
+                           " h in total (sum over runs; the machine was shared).") +
+       "\n\n";
 
   for (const std::string& group : groups_of(*this)) {
     if (!group.empty()) o += "## " + group + "\n\n";
@@ -360,6 +363,7 @@ std::string StudyReport::to_markdown() const {
     }
   }
   for (const auto& [kind, section] : kinds) o += section.markdown;
+  if (rows.empty()) return o;  // the notes are on the training table
   o += "Notes:\n";
   o += "- mean ± sample standard deviation (n − 1) over the finished seeds; one seed shows no ±.\n";
   o += "- test acc: the final model (after the last epoch). best val acc: the best validation accuracy over "

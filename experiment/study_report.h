@@ -86,6 +86,7 @@ struct StudyReport {
   std::vector<MethodRow> rows;  ///< study order (kind "train"; other kinds in `kinds`)
   /// Sections of the other run kinds (e.g. Deep Compression's per-stage table), by kind name.
   std::vector<std::pair<std::string, KindReport>> kinds;
+  int64_t runs_done = 0, runs_total = 0;  ///< every run of the plan, every kind
   std::vector<PaperReference> references;  ///< rows point into this
   std::string to_markdown() const;
   nlohmann::json to_json() const;

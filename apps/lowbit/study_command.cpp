@@ -55,6 +55,15 @@ std::string now_text() {
   return buf;
 }
 
+// The argument as a shell word: single-quoted when it holds characters a shell would read
+// (--set 'train_set=["seed=1"]'), so that a printed command can be pasted.
+std::string shell_word(const std::string& a) {
+  if (a.find_first_of(" \t\"'[]{}*?$&;|<>()\\!#~`") == std::string::npos) return a;
+  std::string out = "'";
+  for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::vector<PaperReference> references_for(const Study& st) {
   bool needed = false;
   for (const StudyExperiment& e : st.experiments) needed = needed || !e.references.empty();
@@ -121,7 +130,7 @@ void run_study(const StudyArgs& args) {
     std::cout << "  " << r.name << ": " << to_string(r.state);
     if (r.state != RunState::finished) {
       std::cout << "  lowbit";
-      for (const std::string& a : r.child_args()) std::cout << ' ' << a;
+      for (const std::string& a : r.child_args()) std::cout << ' ' << shell_word(a);
     }
     std::cout << '\n';
   }

@@ -190,4 +190,5 @@ TEST_CASE("study kind compress: per-stage table, mean ± std over seeds, paper n
   CHECK(contains(md, "| 39.0x ± 1.4x |"));
   CHECK(contains(md, "| 12x | 32x | 98.42 | 27 | 40x | 97.90 ± 0.14 | -0.52 |"));
   CHECK(rep.to_json()["kinds"]["compress"].size() == 1);
+  CHECK(contains(md, "2 of 4 runs finished"));
 }
