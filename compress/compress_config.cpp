@@ -88,6 +88,18 @@ std::string CompressConfig::experiment_file() const {
   return train_file.empty() ? run_dir + "/config.json" : train_file;
 }
 
+json CompressConfig::experiment_json() const {
+  json raw = load_json_file(experiment_file());
+  for (const std::string& s : train_sets) {
+    try {
+      apply_override(raw, s);
+    } catch (const Error& e) {
+      LB_FAIL("train_set: ", e.what());
+    }
+  }
+  return raw;
+}
+
 CompressConfig parse_compress_config(const json& config) {
   CompressConfig cfg;
   JsonArgs top(config, "");
@@ -105,6 +117,16 @@ CompressConfig parse_compress_config(const json& config) {
   LB_CHECK(!(has_run ? cfg.run_dir : cfg.train_file).empty(), has_run ? "run" : "train",
            ": expected a non-empty path");
   cfg.seed = static_cast<uint64_t>(top.non_negative_int("seed", 0));
+  if (const json* sets = top.array("train_set")) {
+    LB_CHECK(has_train, "train_set: only with \"train\" (overrides of the experiment to train)");
+    for (size_t i = 0; i < sets->size(); ++i) {
+      LB_CHECK((*sets)[i].is_string(), json_path("train_set", i), ": expected a --set string such as ",
+               "\"seed=2\", got ", json_brief((*sets)[i]));
+      cfg.train_sets.push_back((*sets)[i].get<std::string>());
+    }
+  }
+  cfg.train_out = top.string("train_out", "");
+  LB_CHECK(cfg.train_out.empty() || has_train, "train_out: only with \"train\" (where to train it)");
 
   if (const json* layers = top.object("layers")) {
     std::set<std::string> labels;
@@ -176,6 +198,9 @@ CompressConfig parse_compress_config(const json& config) {
   else
     r["train"] = cfg.train_file;
   r["seed"] = cfg.seed;
+  // Only when given: configs written before these keys existed resolve as they did.
+  if (!cfg.train_sets.empty()) r["train_set"] = cfg.train_sets;
+  if (!cfg.train_out.empty()) r["train_out"] = cfg.train_out;
   json layers = json::object();
   for (const auto& [param, label] : cfg.layers) layers[param] = label;
   r["layers"] = layers;

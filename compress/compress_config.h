@@ -48,6 +48,12 @@ struct CompressConfig {
   std::string name;
   std::string run_dir;     ///< "run": a finished run folder (exclusive with train_file)
   std::string train_file;  ///< "train": an experiment file to train (or reuse) first
+  /// "train_set": --set overrides of the "train" experiment (e.g. ["seed=2"]), applied
+  /// before it is trained or reused; "train_out": the folder of that training run (default:
+  /// the experiment's output.dir). `lowbit study` uses both to give each seed its own
+  /// baseline (docs/study.md).
+  std::vector<std::string> train_sets;
+  std::string train_out;
   uint64_t seed = 0;       ///< batch order of retraining / fine-tuning
   /// "layers": parameter name -> report label, in file order; empty: every parameter with
   /// at least two dimensions (linear and conv weights), labelled by its name.
@@ -72,6 +78,8 @@ struct CompressConfig {
 
   /// The experiment file whose network is compressed: train_file, or run_dir/config.json.
   std::string experiment_file() const;
+  /// That file's JSON with train_sets applied (the "run" form: as stored); errors name the file.
+  nlohmann::json experiment_json() const;
 };
 
 /// Validates a compress config (unknown keys, types, ranges; errors name the JSON path) and

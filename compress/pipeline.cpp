@@ -77,7 +77,7 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg) {
   const std::string file = cfg.experiment_file();
   ExperimentConfig base;
   try {
-    base = parse_experiment(load_json_file(file));
+    base = parse_experiment(cfg.experiment_json());
   } catch (const Error& e) {
     LB_FAIL(cfg.train_file.empty() ? "run" : "train", ": ", file, ": ", e.what());
   }
@@ -112,7 +112,11 @@ std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
     ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
     return ex;
   }
-  ExperimentConfig base = parse_experiment(load_json_file(cfg.train_file));
+  ExperimentConfig base = parse_experiment(cfg.experiment_json());
+  if (!cfg.train_out.empty()) {
+    base.output_dir = cfg.train_out;
+    base.resolved["output"]["dir"] = cfg.train_out;
+  }
   auto ex = std::make_unique<Experiment>(base);
   const RunPaths paths(base.output_dir);
   const bool finished =

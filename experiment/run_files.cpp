@@ -17,7 +17,8 @@ RunPaths::RunPaths(std::string d)
       log(dir + "/log.jsonl"),
       metrics(dir + "/metrics.json"),
       model(dir + "/model.safetensors"),
-      checkpoint(dir + "/checkpoint.safetensors") {}
+      checkpoint(dir + "/checkpoint.safetensors"),
+      best_val(dir + "/best_val.safetensors") {}
 
 void write_json_atomic(const std::string& path, const json& value) {
   write_file_atomic(path, value.dump(2) + "\n");

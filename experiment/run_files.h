@@ -6,6 +6,9 @@
 ///   model.safetensors  parameters and buffers by dotted name (PyTorch-loadable)
 ///   checkpoint.safetensors  weights, optimizer state, RNG states, position; written every
 ///                      epoch and on Ctrl-C
+///   best_val.safetensors  weights and buffers of the best-validation epoch so far (its epoch
+///                      in the metadata), written before the checkpoint of that epoch: the
+///                      test set is evaluated with them once, at the end
 /// Every write goes through a temp file + rename: an interrupted write never leaves a
 /// half-written file, and the previous version survives.
 #include <cstdint>
@@ -20,7 +23,7 @@ namespace lowbit {
 
 struct RunPaths {
   explicit RunPaths(std::string dir);
-  std::string dir, config, log, metrics, model, checkpoint;
+  std::string dir, config, log, metrics, model, checkpoint, best_val;
 };
 
 /// Writes pretty JSON atomically.

@@ -10,6 +10,8 @@
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "experiment/run_files.h"
+#include "experiment/study_run_kind.h"
+#include "core/registry.h"
 
 namespace lowbit {
 
@@ -60,9 +62,11 @@ void read_description(JsonArgs& a, StudyExperiment& e) {
 }
 
 StudyExperiment parse_listed(const json& v, const std::string& path,
-                             const std::vector<std::string>& study_sets) {
+                             const std::vector<std::string>& study_sets,
+                             const std::vector<std::string>& study_compress_sets) {
   StudyExperiment e;
   e.sets = study_sets;
+  e.kind = &run_kind("train");
   if (v.is_string()) {
     e.file = v.get<std::string>();
     check_file(e.file, path);
@@ -75,7 +79,15 @@ StudyExperiment parse_listed(const json& v, const std::string& path,
     check_run_name(e.run, a.path_of("run"));
     read_description(a, e);
     for (std::string& s : string_list(a, "set")) e.sets.push_back(std::move(s));
+    if (a.has("kind")) e.kind = &run_kind(a.string("kind"), a.path_of("kind"));
+    const std::vector<std::string> own = string_list(a, "compress_set");
+    LB_CHECK(own.empty() || e.kind->takes_compress_set, a.path_of("compress_set"),
+             ": only for \"kind\": \"compress\" (this entry is kind \"", e.kind->name, "\")");
     a.finish();
+    if (e.kind->takes_compress_set) {
+      e.compress_sets = study_compress_sets;
+      e.compress_sets.insert(e.compress_sets.end(), own.begin(), own.end());
+    }
   }
   if (e.label.empty()) e.label = e.run;
   return e;
@@ -88,6 +100,7 @@ std::vector<StudyExperiment> parse_sweep(const json& v, const std::string& path,
   JsonArgs a(v, path);
   StudyExperiment base;
   base.sets = study_sets;
+  base.kind = &run_kind("train");  // a sweep sets values in a training config
   base.file = a.string("file");
   check_file(base.file, a.path_of("file"));
   read_description(a, base);
@@ -177,9 +190,11 @@ Study parse_study(const json& j, const std::string& source) {
     a.allow({"seeds"});
     st.seeds = parse_seeds(j);
     const std::vector<std::string> study_sets = string_list(a, "set");
+    const std::vector<std::string> study_compress_sets = string_list(a, "compress_set");
     if (const json* list = a.array("experiments"))
       for (size_t i = 0; i < list->size(); ++i)
-        st.experiments.push_back(parse_listed((*list)[i], json_path("experiments", i), study_sets));
+        st.experiments.push_back(
+            parse_listed((*list)[i], json_path("experiments", i), study_sets, study_compress_sets));
     if (const json* sweep = a.object("sweep"))
       for (StudyExperiment& e : parse_sweep(*sweep, "sweep", study_sets)) st.experiments.push_back(std::move(e));
     a.finish();
@@ -206,14 +221,64 @@ Study load_study(const std::string& path) {
   return s;
 }
 
-std::vector<std::string> PlannedRun::train_args() const {
-  std::vector<std::string> args = {"train", experiment->file, "--out", run_dir};
-  if (state == RunState::resume) args.push_back("--resume");
-  for (const std::string& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  return args;
+std::vector<std::string> PlannedRun::child_args() const { return experiment->kind->args(*this); }
+
+bool PlannedRun::finished_in_runs() const {
+  return fs::exists(fs::path(run_dir) / experiment->kind->finished_file);
+}
+
+// ---- run kinds
+
+namespace {
+
+// "train": `lowbit train FILE --out DIR [--resume] --set ...`.
+std::shared_ptr<const RunKind> make_train_kind() {
+  auto k = std::make_shared<RunKind>();
+  k->name = "train";
+  k->finished_file = "metrics.json";
+  k->result_files = {"config.json", "log.jsonl", "metrics.json"};
+  k->resolve = [](const PlannedRun& r) {
+    json j = load_json_file(r.experiment->file);
+    for (const std::string& s : r.sets) apply_override(j, s);
+    json config = resolve_experiment(j);  // as `lowbit train FILE --out DIR --set ...` resolves it
+    config["output"]["dir"] = r.run_dir;
+    return config;
+  };
+  k->args = [](const PlannedRun& r) {
+    std::vector<std::string> args = {"train", r.experiment->file, "--out", r.run_dir};
+    if (r.state == RunState::resume) args.push_back("--resume");
+    for (const std::string& s : r.sets) {
+      args.push_back("--set");
+      args.push_back(s);
+    }
+    return args;
+  };
+  k->has_progress = [](const std::string& dir) { return fs::exists(RunPaths(dir).checkpoint); };
+  return k;
+}
+
+Registry<std::shared_ptr<const RunKind>()>& run_kinds() {
+  static Registry<std::shared_ptr<const RunKind>()> r = [] {
+    Registry<std::shared_ptr<const RunKind>()> reg("run kind");
+    const auto train = make_train_kind();
+    reg.add(train->name, [train] { return train; });
+    return reg;
+  }();
+  return r;
+}
+
+}  // namespace
+
+void register_run_kind(std::shared_ptr<const RunKind> kind) {
+  LB_CHECK(kind && kind->resolve && kind->args && kind->has_progress && !kind->finished_file.empty(),
+           "register_run_kind: incomplete run kind");
+  if (run_kinds().contains(kind->name)) return;  // registered once per process
+  run_kinds().add(kind->name, [kind] { return kind; });
+}
+
+const RunKind& run_kind(const std::string& name, const std::string& path) {
+  const ResolvedSpec spec = run_kinds().resolve(json(name), path);
+  return *run_kinds().make(spec.name);  // registered kinds live as long as the registry
 }
 
 StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
@@ -221,12 +286,10 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
   plan.study_runs_dir = (fs::path(opt.runs_root) / study.name).string();
   plan.study_results_dir = (fs::path(opt.results_root) / study.name).string();
   const std::string where = study.file.empty() ? "study " + study.name : study.file;
-  std::vector<json> raws;
-  for (const StudyExperiment& e : study.experiments) raws.push_back(load_json_file(e.file));
   for (const uint64_t seed : study.seeds) {
     for (size_t ei = 0; ei < study.experiments.size(); ++ei) {
       const StudyExperiment& e = study.experiments[ei];
-      const json& raw = raws[ei];
+      const RunKind& kind = *e.kind;
       PlannedRun r;
       r.experiment = &e;
       r.seed = seed;
@@ -236,18 +299,21 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
       r.sets = e.sets;
       r.sets.insert(r.sets.end(), opt.extra_sets.begin(), opt.extra_sets.end());
       r.sets.push_back("seed=" + std::to_string(seed));
-      // The config exactly as `lowbit train FILE --out DIR --set ...` resolves it.
-      json j = raw;
+      if (kind.takes_compress_set) {
+        r.compress_sets = e.compress_sets;
+        r.compress_sets.insert(r.compress_sets.end(), opt.extra_compress_sets.begin(),
+                               opt.extra_compress_sets.end());
+      }
+      // The config exactly as the child command resolves it.
       try {
-        for (const std::string& s : r.sets) apply_override(j, s);
-        r.config = resolve_experiment(j);
+        r.config = kind.resolve(r);
       } catch (const Error& err) {
         LB_FAIL(where, ": run ", r.name, " (", e.file, "): ", err.what());
       }
-      r.config["output"]["dir"] = r.run_dir;
 
       const RunPaths runs(r.run_dir), results(r.results_dir);
-      if (fs::exists(results.metrics)) {
+      const fs::path finished_copy = fs::path(r.results_dir) / kind.finished_file;
+      if (fs::exists(finished_copy)) {
         LB_CHECK(fs::exists(results.config) && files_equal_json(results.config, r.config), results.dir,
                  ": holds a finished run of another config (config.json differs from what ", where,
                  " now asks for); move it away or rename the run");
@@ -256,14 +322,14 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
         LB_CHECK(files_equal_json(runs.config, r.config), runs.dir,
                  ": holds a run of another study or config (config.json differs); it is never "
                  "overwritten: move it away, or give this study another name or --runs folder");
-        if (fs::exists(runs.metrics)) {
+        if (r.finished_in_runs()) {
           r.state = RunState::finished;
           r.needs_copy = true;
         } else {
-          r.state = fs::exists(runs.checkpoint) ? RunState::resume : RunState::fresh;
+          r.state = kind.has_progress(r.run_dir) ? RunState::resume : RunState::fresh;
         }
       } else {
-        LB_CHECK(!fs::exists(runs.checkpoint) && !fs::exists(runs.metrics), runs.dir,
+        LB_CHECK(!kind.has_progress(r.run_dir) && !r.finished_in_runs(), runs.dir,
                  ": holds run files but no config.json; it is never overwritten: move it away");
         r.state = RunState::fresh;
       }
@@ -274,12 +340,13 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
 }
 
 void record_finished_run(const PlannedRun& run) {
-  const RunPaths from(run.run_dir), to(run.results_dir);
-  LB_CHECK(fs::exists(from.metrics), from.metrics, ": missing; the run is not finished");
-  fs::create_directories(to.dir);
-  // metrics.json last: its presence is what marks the copy as complete.
-  for (const auto& [src, dst] : {std::pair{from.config, to.config}, {from.log, to.log}, {from.metrics, to.metrics}})
-    write_file_atomic(dst, read_file(src));
+  const RunKind& kind = *run.experiment->kind;
+  const fs::path finished = fs::path(run.run_dir) / kind.finished_file;
+  LB_CHECK(fs::exists(finished), finished.string(), ": missing; the run is not finished");
+  fs::create_directories(run.results_dir);
+  // The finished file last (result_files ends with it): its presence marks the copy complete.
+  for (const std::string& f : kind.result_files)
+    write_file_atomic((fs::path(run.results_dir) / f).string(), read_file((fs::path(run.run_dir) / f).string()));
 }
 
 }  // namespace lowbit

@@ -4,7 +4,7 @@
 ///
 ///   Study s = load_study("studies/mnist_lenet5.json");       // validates; throws naming the JSON path
 ///   StudyPlan p = plan_study(s, {.runs_root = "runs", .results_root = "results"});
-///   for (const PlannedRun& r : p.runs) ... r.state, r.train_args()  // what `lowbit study` does
+///   for (const PlannedRun& r : p.runs) ... r.state, r.child_args()  // what `lowbit study` does
 ///   record_finished_run(r);                                   // runs/ -> results/ copy
 ///
 /// A study file:
@@ -30,6 +30,8 @@
 
 namespace lowbit {
 
+struct RunKind;  // experiment/study_run_kind.h
+
 /// One experiment of a study (a listed file, or one value of the sweep).
 struct StudyExperiment {
   std::string run;       ///< run name (unique in the study); folders are <run>_s<seed>
@@ -41,6 +43,11 @@ struct StudyExperiment {
   std::vector<std::string> references;  ///< ids in the references file
   bool baseline = false;  ///< the FP32 row of its group (compression and gaps are vs it)
   std::vector<std::string> sets;  ///< --set overrides, in order (study, experiment, sweep)
+  /// What runs it ("kind", default "train"): never null after parse_study.
+  const RunKind* kind = nullptr;
+  /// "compress_set" (study, then entry): overrides of a compress file (kind "compress");
+  /// `sets` then go to the experiment it trains first.
+  std::vector<std::string> compress_sets;
 };
 
 struct Study {
@@ -63,6 +70,7 @@ struct StudyOptions {
   std::string runs_root = "runs";
   std::string results_root = "results";
   std::vector<std::string> extra_sets;  ///< `lowbit study --set`, applied after the study's
+  std::vector<std::string> extra_compress_sets;  ///< `lowbit study --compress-set`
 };
 
 /// What the study does with one (experiment, seed).
@@ -80,13 +88,17 @@ struct PlannedRun {
   std::string run_dir;      ///< runs_root/<study>/<name>
   std::string results_dir;  ///< results_root/<study>/runs/<name>
   std::vector<std::string> sets;  ///< all overrides including seed=S (last)
+  std::vector<std::string> compress_sets;  ///< kind "compress": the compress file's overrides
   nlohmann::json config;    ///< the resolved config the run writes (output.dir = run_dir)
   RunState state = RunState::fresh;
   /// finished in runs/ but not yet copied to results/
   bool needs_copy = false;
 
-  /// Arguments of the child: train FILE --out DIR [--resume] --set ... (no program name).
-  std::vector<std::string> train_args() const;
+  /// Arguments of the child (no program name), by the experiment's kind: train FILE --out
+  /// DIR [--resume] --set ...; compress FILE --out DIR [--force] --set ...
+  std::vector<std::string> child_args() const;
+  /// The run kind's finished file in runs/ (metrics.json, report.md).
+  bool finished_in_runs() const;
 };
 
 struct StudyPlan {
@@ -100,8 +112,8 @@ struct StudyPlan {
 /// config or study (its config.json differs): such folders are never overwritten.
 StudyPlan plan_study(const Study& study, const StudyOptions& options);
 
-/// Copies config.json, log.jsonl and metrics.json of a finished run to its results folder
-/// (each file atomically). Throws when metrics.json is missing.
+/// Copies the result files of a finished run (train: config.json, log.jsonl, metrics.json)
+/// to its results folder (each file atomically). Throws when the finished file is missing.
 void record_finished_run(const PlannedRun& run);
 
 }  // namespace lowbit

@@ -130,6 +130,15 @@ json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// "99.10 ± 0.05", "—" when no finished seed recorded it, " (2/3 seeds)" when only some did.
+std::string at_best_val_text(const MethodRow& r) {
+  if (r.test_at_best_val.n == 0) return r.seeds_done.empty() ? "-" : "—";
+  std::string out = mean_std(r.test_at_best_val);
+  if (r.seeds_without_test_at_best_val > 0)
+    out += " (" + std::to_string(r.test_at_best_val.n) + "/" + std::to_string(r.seeds_done.size()) + " seeds)";
+  return out;
+}
+
 }  // namespace
 
 std::vector<PaperReference> parse_references(const json& j, const std::string& source) {
@@ -157,6 +166,13 @@ std::vector<PaperReference> parse_references(const json& j, const std::string& s
       r.table = a.string("table");
       r.evidence = a.choice("evidence", {"P", "S", "C", "M"});
       r.note = a.string("note", "");
+      for (auto [key, field] : {std::pair{"stage_ratios", &r.stage_ratios}, {"size_kb", &r.size_kb}})
+        if (const json* o = a.object(key))
+          for (const auto& [k, v] : o->items()) {
+            LB_CHECK(v.is_number() && v.get<double>() > 0, json_path(a.path_of(key), k),
+                     ": expected a positive number, got ", json_brief(v));
+            (*field)[k] = v.get<double>();
+          }
       a.finish();
       out.push_back(std::move(r));
     }
@@ -195,7 +211,17 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
   std::map<std::string, const PaperReference*> by_id;
   for (const PaperReference& r : rep.references) by_id[r.id] = &r;
 
+  for (const PlannedRun& pr : plan.runs) {
+    ++rep.runs_total;
+    rep.runs_done += fs::exists(fs::path(pr.results_dir) / pr.experiment->kind->finished_file);
+  }
+  std::vector<const RunKind*> other_kinds;
   for (const StudyExperiment& e : study.experiments) {
+    if (e.kind->report) {  // a kind with its own table
+      if (std::find(other_kinds.begin(), other_kinds.end(), e.kind) == other_kinds.end())
+        other_kinds.push_back(e.kind);
+      continue;
+    }
     MethodRow row;
     row.experiment = &e;
     for (const std::string& id : e.references) {
@@ -204,7 +230,7 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
                "\": reference \"", id, "\" is not in ", study.references);
       row.references.push_back(it->second);
     }
-    std::vector<double> test, val, spe;
+    std::vector<double> test, val, spe, at_best;
     for (const PlannedRun& pr : plan.runs) {
       if (pr.experiment != &e) continue;
       ++row.seeds_total;
@@ -221,6 +247,10 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
       if (r.test_accuracy) test.push_back(100.0 * *r.test_accuracy);
       if (r.best_val_accuracy) val.push_back(100.0 * *r.best_val_accuracy);
       if (r.best_epoch) row.best_epochs.push_back(*r.best_epoch);
+      if (const auto t = number_at(m, {"test_accuracy_at_best_val"}))
+        at_best.push_back(100.0 * *t);
+      else
+        ++row.seeds_without_test_at_best_val;
       if (r.train_seconds && r.epochs > 0) spe.push_back(*r.train_seconds / double(r.epochs));
       row.params = number_at(m, {"summary", "totals", "params"});
       row.quantized_bits = number_at(m, {"summary", "totals", "quantized_bits"});
@@ -239,9 +269,11 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
     }
     row.test_acc = stats_of(test);
     row.best_val_acc = stats_of(val);
+    row.test_at_best_val = stats_of(at_best);
     row.seconds_per_epoch = stats_of(spe);
     rep.rows.push_back(std::move(row));
   }
+  for (const RunKind* k : other_kinds) rep.kinds.emplace_back(k->name, k->report(study, plan, rep.references));
   // Gaps to each group's baseline.
   for (MethodRow& row : rep.rows) {
     for (const MethodRow& base : rep.rows)
@@ -254,11 +286,7 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
 
 std::string StudyReport::to_markdown() const {
   const Study& st = *study;
-  size_t done = 0, total = 0;
-  for (const MethodRow& r : rows) {
-    done += r.seeds_done.size();
-    total += size_t(r.seeds_total);
-  }
+  const int64_t done = runs_done, total = runs_total;
   std::string o = "# Study `" + st.name + "`\n\n";
   if (!st.description.empty()) o += st.description + "\n\n";
   o += "Written by `lowbit study " + (st.file.empty() ? st.name : st.file) + " --report` from the results copies in `runs/` beside this file. ";
@@ -269,8 +297,11 @@ std::string StudyReport::to_markdown() const {
   for (const MethodRow& r : rows)
     if (r.seconds_per_epoch.n > 0) seconds += r.seconds_per_epoch.mean * double(r.epochs) * double(r.seconds_per_epoch.n);
   o += "Reproduce (from the repository root; resumes, skips finished runs): `lowbit study " +
-       (st.file.empty() ? st.name : st.file) + "` (`--jobs N` runs N at a time). Training time of the finished runs: " +
-       format_double("%.1f", seconds / 3600.0) + " h in total (sum over runs; the machine was shared).\n\n";
+       (st.file.empty() ? st.name : st.file) + "` (`--jobs N` runs N at a time)." +
+       (rows.empty() ? std::string()
+                     : " Training time of the finished training runs: " + format_double("%.1f", seconds / 3600.0) +
+                           " h in total (sum over runs; the machine was shared).") +
+       "\n\n";
 
   for (const std::string& group : groups_of(*this)) {
     if (!group.empty()) o += "## " + group + "\n\n";
@@ -280,9 +311,9 @@ std::string StudyReport::to_markdown() const {
     o += "![test accuracy vs model size](accuracy_vs_size" + suffix + ".svg)\n\n";
 
     o += md_row({"method", "quantizers (W/A)", "W/A bits", "seeds", "epochs", "test acc %", "test err %",
-                 "best val acc %", "best epoch", "size KiB", "vs FP32", "binary MACs", "ternary MACs", "k-bit MACs",
+                 "best val acc %", "best epoch", "test acc @ best val %", "size KiB", "vs FP32", "binary MACs", "ternary MACs", "k-bit MACs",
                  "float MACs", "s/epoch"});
-    o += md_rule(3, 16);
+    o += md_rule(3, 17);
     for (const MethodRow& r : rows) {
       if (r.experiment->group != group) continue;
       const Stats err = r.test_acc.n ? Stats{r.test_acc.n, 100.0 - r.test_acc.mean, r.test_acc.std,
@@ -295,7 +326,7 @@ std::string StudyReport::to_markdown() const {
                    r.seeds_done.empty() ? "-" : bits_text(r.weight_bits) + "/" + bits_text(r.activation_bits),
                    std::to_string(r.seeds_done.size()) + "/" + std::to_string(r.seeds_total),
                    r.epochs ? std::to_string(r.epochs) : "-", mean_std(r.test_acc), mean_std(err),
-                   mean_std(r.best_val_acc), epochs.empty() ? "-" : epochs,
+                   mean_std(r.best_val_acc), epochs.empty() ? "-" : epochs, at_best_val_text(r),
                    fmt(r.quantized_bits ? std::optional<double>(*r.quantized_bits / 8.0 / 1024.0) : std::nullopt, "%.1f"),
                    fmt(r.compression, "%.1fx"), count_text(r.macs_binary), count_text(r.macs_ternary),
                    count_text(r.macs_kbit), count_text(r.macs_float), mean_std(r.seconds_per_epoch, "%.1f")});
@@ -331,12 +362,21 @@ std::string StudyReport::to_markdown() const {
       o += "\n";
     }
   }
+  for (const auto& [kind, section] : kinds) o += section.markdown;
+  if (rows.empty()) return o;  // the notes are on the training table
   o += "Notes:\n";
   o += "- mean ± sample standard deviation (n − 1) over the finished seeds; one seed shows no ±.\n";
   o += "- test acc: the final model (after the last epoch). best val acc: the best validation accuracy over "
-       "epochs (best epoch per seed listed). The test accuracy *at* the best-validation epoch (the BNN paper's "
-       "protocol) is not recorded by `lowbit train`, which evaluates the test set once, after the last epoch; "
-       "recording it needs the trainer to keep the best-validation weights (or test every epoch).\n";
+       "epochs (best epoch per seed listed). test acc @ best val: the test accuracy of the weights of the "
+       "best-validation epoch (the BNN paper's protocol; `lowbit train` keeps those weights in "
+       "best_val.safetensors and tests them once, at the end).\n";
+  int64_t without = 0;
+  for (const MethodRow& r : rows) without += r.seeds_without_test_at_best_val;
+  if (without > 0)
+    o += "- test acc @ best val: " + std::to_string(without) +
+         " finished run(s) were trained by a lowbit that did not record it (their metrics.json has no "
+         "test_accuracy_at_best_val): they count as missing there (— when no seed of the row has it, "
+         "\"k/n\" when only k of n seeds do).\n";
   o += "- MACs per image by precision as quant/summary classifies them: binary or ternary only when both the "
        "weights and the layer's inputs are (a ternary-weight layer with float inputs counts as float).\n";
   o += "- size: weights at their quantized bits plus float parameters (quant/summary); vs FP32: float32 size of "
@@ -388,7 +428,8 @@ json StudyReport::to_json() const {
                       {"test_accuracy_percent", stats_json(r.test_acc)},
                       {"best_val_accuracy_percent", stats_json(r.best_val_acc)},
                       {"best_epochs", r.best_epochs},
-                      {"test_accuracy_at_best_val_epoch", nullptr},
+                      {"test_accuracy_at_best_val_epoch", stats_json(r.test_at_best_val)},
+                      {"seeds_without_test_accuracy_at_best_val", r.seeds_without_test_at_best_val},
                       {"params", or_null(r.params)},
                       {"quantized_bits", or_null(r.quantized_bits)},
                       {"float32_bits", or_null(r.float32_bits)},
@@ -403,13 +444,17 @@ json StudyReport::to_json() const {
                       {"gap_to_baseline_pp", or_null(r.gap_to_baseline)},
                       {"references", refs}});
   }
+  json kinds_j = json::object();
+  for (const auto& [kind, section] : kinds) kinds_j[kind] = section.json;
   return {{"study", study->name},
           {"file", study->file},
           {"seeds", study->seeds},
           {"statistics", "mean and sample std (n-1) over finished seeds, accuracies in percent"},
           {"test_accuracy_at_best_val_epoch",
-           "not recorded: lowbit train evaluates the test set once, after the last epoch"},
-          {"rows", rows_j}};
+           "rows' test_accuracy_at_best_val_epoch (percent): the test accuracy of the best-validation epoch's "
+           "weights, over the seeds whose metrics.json records it (runs of an older lowbit do not)"},
+          {"rows", rows_j},
+          {"kinds", kinds_j}};
 }
 
 std::vector<std::string> write_study_report(const StudyReport& report, const std::string& dir) {

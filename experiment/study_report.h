@@ -9,12 +9,14 @@
 /// Rows read the results copies (results/<study>/runs/<run>_s<seed>/: config.json,
 /// metrics.json, log.jsonl); runs without a copy count as not finished.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "experiment/study.h"
+#include "experiment/study_run_kind.h"
 
 namespace lowbit {
 
@@ -29,6 +31,9 @@ struct PaperReference {
   /// code/README, "M" recalled and NOT confirmed.
   std::string evidence;
   std::string note;
+  /// Optional, for per-stage tables (Deep Compression): compression ratio at each stage
+  /// ("pruned", "quantized", "huffman"; 12 = 12x) and sizes in KB ("baseline", "huffman").
+  std::map<std::string, double> stage_ratios, size_kb;
 
   double accuracy() const { return metric == "error" ? 100.0 - value : value; }
   std::optional<double> fp_accuracy() const {
@@ -59,6 +64,11 @@ struct MethodRow {
   int64_t epochs = 0;
   Stats test_acc;      ///< percent, final model
   Stats best_val_acc;  ///< percent, best validation epoch
+  /// percent, test accuracy of the best-validation epoch's weights (the BNN paper's
+  /// protocol), over the finished seeds whose metrics.json records it
+  Stats test_at_best_val;
+  /// finished seeds whose metrics.json lacks test_accuracy_at_best_val (older lowbit)
+  int64_t seeds_without_test_at_best_val = 0;
   std::vector<int64_t> best_epochs;
   std::optional<double> params, quantized_bits, float32_bits, compression;  ///< from the summary
   std::optional<double> macs_binary, macs_ternary, macs_kbit, macs_float;
@@ -73,7 +83,10 @@ struct MethodRow {
 
 struct StudyReport {
   const Study* study = nullptr;
-  std::vector<MethodRow> rows;  ///< study order
+  std::vector<MethodRow> rows;  ///< study order (kind "train"; other kinds in `kinds`)
+  /// Sections of the other run kinds (e.g. Deep Compression's per-stage table), by kind name.
+  std::vector<std::pair<std::string, KindReport>> kinds;
+  int64_t runs_done = 0, runs_total = 0;  ///< every run of the plan, every kind
   std::vector<PaperReference> references;  ///< rows point into this
   std::string to_markdown() const;
   nlohmann::json to_json() const;

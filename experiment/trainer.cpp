@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "experiment/batch_loop.h"
@@ -101,6 +103,36 @@ void check_same_on_all_processes(const Value& value_of, const std::string& what)
   LB_CHECK(differ.empty(), "multi-process training: the ", what, " of rank(s) ", differ,
            " differs from rank 0's; every process must run the same config on the same data "
            "(docs/distributed.md)");
+}
+
+// best_val.safetensors: the model's parameters and buffers, with the epoch in the metadata.
+void save_best_val_weights(const std::string& path, const Module& model, int64_t epoch) {
+  save_safetensors(path, model.state_tensors(), {{"format", "pt"}, {"best_val_epoch", std::to_string(epoch)}});
+}
+
+// Test accuracy with the weights of best_val.safetensors, which must be of `epoch`; the
+// model's own weights are restored afterwards (lowbit compress goes on with them). A run begun
+// or resumed by a lowbit that did not keep the file: nullopt, and `why` says so.
+std::optional<double> test_accuracy_with_best_val_weights(Experiment& ex, const std::string& path,
+                                                          int64_t epoch, std::string& why) {
+  if (!std::filesystem::exists(path)) {
+    why = path + " is missing (a run begun by a lowbit that did not keep the best-validation weights)";
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> meta;
+  const NamedTensors best = load_safetensors(path, &meta);
+  if (!meta.count("best_val_epoch") || meta["best_val_epoch"] != std::to_string(epoch)) {
+    why = path + " holds the weights of epoch " + (meta.count("best_val_epoch") ? meta["best_val_epoch"] : "?") +
+          ", not of the best validation epoch " + std::to_string(epoch) +
+          " (part of the run was trained by a lowbit that did not keep them)";
+    return std::nullopt;
+  }
+  NamedTensors final_weights;
+  for (const auto& [name, t] : ex.model->state_tensors()) final_weights.emplace_back(name, t.clone());
+  ex.model->load_state_tensors(best, path);
+  const double acc = evaluate(*ex.model, ex.test, ex.transforms, ex.config.train.eval_batch_size);
+  ex.model->load_state_tensors(final_weights, "the final weights");
+  return acc;
 }
 
 }  // namespace
@@ -237,6 +269,9 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
       if (book["best_val_accuracy"].is_null() || val_acc > book["best_val_accuracy"].get<double>()) {
         book["best_val_accuracy"] = val_acc;
         book["best_epoch"] = st.epoch + 1;
+        // Before this epoch's checkpoint: a kill in between re-runs the epoch on resume, which
+        // rewrites the same weights (resuming is bit-identical).
+        if (writes) save_best_val_weights(paths.best_val, *ex.model, st.epoch + 1);
       }
     }
     log.push_back(line);
@@ -280,8 +315,25 @@ TrainOutcome train_experiment(Experiment& ex, const TrainOptions& opt) {
         {"other_collective_seconds_per_step", world.time(CommKind::kOther).seconds / steps}};
   }
   if (!writes) return {false, metrics};
+  // The BNN paper's protocol: the test accuracy of the best-validation epoch's weights.
+  std::optional<double> test_at_best;
+  std::string why_not = "no validation set (data.validation = 0)";
+  if (!book["best_epoch"].is_null()) {
+    const int64_t best_epoch = book["best_epoch"].get<int64_t>();
+    test_at_best = best_epoch == cfg.train.epochs
+                       ? test_acc  // the final weights are the best-validation ones
+                       : test_accuracy_with_best_val_weights(ex, paths.best_val, best_epoch, why_not);
+  }
+  metrics["best_val_epoch"] = book["best_epoch"];
+  metrics["test_accuracy_at_best_val"] = test_at_best ? json(*test_at_best) : json(nullptr);
+  metrics["test_error_percent_at_best_val"] = test_at_best ? json(100.0 * (1.0 - *test_at_best)) : json(nullptr);
+  if (!test_at_best) metrics["test_accuracy_at_best_val_note"] = why_not;
   write_json_atomic(paths.metrics, metrics);
-  std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc) << "  (" << paths.metrics << ")" << std::endl;
+  std::cout << "test accuracy " << format_double("%.2f%%", 100 * test_acc);
+  if (test_at_best)
+    std::cout << " (at the best validation epoch " << book["best_epoch"].get<int64_t>() << ": "
+              << format_double("%.2f%%", 100 * *test_at_best) << ")";
+  std::cout << "  (" << paths.metrics << ")" << std::endl;
   return {false, metrics};
 }
 

@@ -15,5 +15,6 @@ void add_export_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_table_command(CLI::App& app);
 void add_study_command(CLI::App& app);
+void add_tnn_convert_command(CLI::App& app);
 
 }  // namespace lowbit::cli

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   lowbit::cli::add_bench_command(app);
   lowbit::cli::add_table_command(app);
   lowbit::cli::add_study_command(app);
+  lowbit::cli::add_tnn_convert_command(app);
   if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](const CLI::App* s) {
                                           return s->check_name(argv[1]);
                                         }).empty())

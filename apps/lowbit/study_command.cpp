@@ -1,7 +1,8 @@
 // lowbit study STUDY.json [--jobs N] [--set path=value]... [--report] [--dry-run]
 //
 // Runs every (experiment, seed) of a study as a child process `lowbit train FILE --out DIR
-// [--resume] --set ... --set seed=S`, N at a time with the threads split between them.
+// [--resume] --set ... --set seed=S` (or `lowbit compress ...` for entries of kind
+// "compress"), N at a time with the threads split between them.
 // Children checkpoint every epoch, so killing the study loses at most the epochs in flight;
 // Ctrl-C / SIGTERM ask the children to checkpoint mid-epoch and stop.
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include "experiment/run_files.h"
 #include "experiment/study.h"
 #include "experiment/study_report.h"
+#include "compress/study_kind.h"
 
 namespace lowbit::cli {
 
@@ -36,6 +38,7 @@ struct StudyArgs {
   std::string study;
   int jobs = 1;
   std::vector<std::string> sets;
+  std::vector<std::string> compress_sets;
   bool report_only = false;
   bool dry_run = false;
   std::string runs_root = "runs";
@@ -50,6 +53,15 @@ std::string now_text() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
   return buf;
+}
+
+// The argument as a shell word: single-quoted when it holds characters a shell would read
+// (--set 'train_set=["seed=1"]'), so that a printed command can be pasted.
+std::string shell_word(const std::string& a) {
+  if (a.find_first_of(" \t\"'[]{}*?$&;|<>()\\!#~`") == std::string::npos) return a;
+  std::string out = "'";
+  for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 std::vector<PaperReference> references_for(const Study& st) {
@@ -68,7 +80,7 @@ void write_report(const Study& st, const StudyPlan& plan, const std::vector<Pape
 // Starts `lowbit train ...` with stdout/stderr appended to `log`, in its own process group
 // (a terminal Ctrl-C reaches only the study, which forwards it once), dying with the study.
 pid_t spawn_train(const PlannedRun& run, const std::string& log, int threads) {
-  std::vector<std::string> args = run.train_args();
+  std::vector<std::string> args = run.child_args();
   std::vector<char*> argv;
   static std::string self = "lowbit";
   argv.push_back(self.data());
@@ -95,9 +107,10 @@ pid_t spawn_train(const PlannedRun& run, const std::string& log, int threads) {
 
 void run_study(const StudyArgs& args) {
   LB_CHECK(args.jobs >= 1, "--jobs: expected a positive number, got ", args.jobs);
+  register_compress_run_kind();  // study entries with "kind": "compress"
   const Study st = load_study(args.study);
   StudyPlan plan = plan_study(st, {.runs_root = args.runs_root, .results_root = args.results_root,
-                                   .extra_sets = args.sets});
+                                   .extra_sets = args.sets, .extra_compress_sets = args.compress_sets});
   const std::vector<PaperReference> refs = references_for(st);
   build_study_report(st, plan, refs);  // bad reference ids fail now, not after hours of training
 
@@ -117,7 +130,7 @@ void run_study(const StudyArgs& args) {
     std::cout << "  " << r.name << ": " << to_string(r.state);
     if (r.state != RunState::finished) {
       std::cout << "  lowbit";
-      for (const std::string& a : r.train_args()) std::cout << ' ' << a;
+      for (const std::string& a : r.child_args()) std::cout << ' ' << shell_word(a);
     }
     std::cout << '\n';
   }
@@ -176,7 +189,7 @@ void run_study(const StudyArgs& args) {
     const double minutes = std::chrono::duration<double>(Clock::now() - it->second.second).count() / 60.0;
     running.erase(it);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (code == 0 && fs::exists(RunPaths(r.run_dir).metrics)) {
+    if (code == 0 && r.finished_in_runs()) {
       record_finished_run(r);
       std::cout << now_text() << "  done " << r.name << " in " << format_double("%.1f", minutes)
                 << " min; copied to " << r.results_dir << std::endl;
@@ -208,6 +221,9 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--jobs", args->jobs, "Runs at a time (the threads are split between them)");
   cmd->add_option("--set", args->sets,
                   "Override a value of every run's config, e.g. --set train.epochs=1 (repeatable)");
+  cmd->add_option("--compress-set", args->compress_sets,
+                  "Override a value of every compress run's compress file, e.g. --compress-set "
+                  "prune.retrain.epochs=1 (repeatable; --set goes to the experiment it trains)");
   cmd->add_flag("--report", args->report_only, "Only write results/<study>/table.md, table.json and the SVGs");
   cmd->add_flag("--dry-run", args->dry_run, "Print what would run, then stop");
   cmd->add_option("--runs", args->runs_root, "Folder of the run folders (default runs)");

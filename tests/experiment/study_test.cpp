@@ -59,7 +59,9 @@ struct Fixture {
             {"set", {"train.epochs=1"}},
             {"experiments", json::array({fp, {{"file", twn}, {"run", "ternary"}, {"label", "TWN"}}})}};
   }
-  StudyOptions options() const { return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}}; }
+  StudyOptions options() const {
+    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}};
+  }
 };
 
 // metrics.json as lowbit train writes it (the fields the report reads).
@@ -201,7 +203,7 @@ TEST_CASE("study: planning resolves each run's config, in folders <run>_s<seed>,
   CHECK(p.runs[3].config["train"]["epochs"] == 1);  // the study's --set
   CHECK(p.runs[3].config["output"]["dir"] == p.runs[3].run_dir);
   for (const PlannedRun& r : p.runs) CHECK(r.state == RunState::fresh);
-  CHECK(p.runs[1].train_args() == std::vector<std::string>{"train", f.twn, "--out", p.runs[1].run_dir, "--set",
+  CHECK(p.runs[1].child_args() == std::vector<std::string>{"train", f.twn, "--out", p.runs[1].run_dir, "--set",
                                                            "train.epochs=1", "--set", "seed=1"});
   // An experiment that does not parse with its overrides fails the plan, naming the run.
   StudyOptions o = f.options();
@@ -230,7 +232,7 @@ TEST_CASE("study: finished runs are skipped, interrupted ones resumed, foreign f
   CHECK(p.runs[0].state == RunState::finished);
   CHECK(p.runs[0].needs_copy);
   CHECK(p.runs[1].state == RunState::resume);
-  CHECK(p.runs[1].train_args()[4] == "--resume");
+  CHECK(p.runs[1].child_args()[4] == "--resume");
   CHECK(p.runs[2].state == RunState::fresh);
   CHECK(p.runs[3].state == RunState::fresh);
 
@@ -289,6 +291,15 @@ TEST_CASE("study report: mean and sample std over seeds, gaps to the baseline an
   const double acc[] = {0.990, 0.985, 0.992, 0.989, 0.994};
   for (int i = 0; i < 5; ++i) {
     finish_in_runs(p.runs[size_t(i)], acc[i]);
+    // fp_s1 and fp_s2 record the test accuracy at the best validation epoch (99.1, 99.4);
+    // fp_s3 and the ternary runs are as an older lowbit wrote them, without it.
+    if (i == 0 || i == 2) {
+      const RunPaths rp(p.runs[size_t(i)].run_dir);
+      json m = load_json_file(rp.metrics);
+      m["best_val_epoch"] = 1;
+      m["test_accuracy_at_best_val"] = i == 0 ? 0.991 : 0.994;
+      write_json_atomic(rp.metrics, m);
+    }
     record_finished_run(p.runs[size_t(i)]);
   }
   const json refs = {{"references",
@@ -318,12 +329,19 @@ TEST_CASE("study report: mean and sample std over seeds, gaps to the baseline an
   CHECK(r["delta_ours_minus_paper_pp"].get<double>() == doctest::Approx(98.7 - 99.35));
   CHECK(r["paper_gap_to_fp_pp"].get<double>() == doctest::Approx(-0.06));
   CHECK(contains(r["differences"].get<std::string>(), "protocol"));  // ours not stated
-  CHECK(out["rows"][1]["test_accuracy_at_best_val_epoch"].is_null());
+  CHECK(out["rows"][1]["test_accuracy_at_best_val_epoch"].is_null());  // no ternary seed has it
+  CHECK(out["rows"][1]["seeds_without_test_accuracy_at_best_val"] == 2);
+  CHECK(out["rows"][0]["test_accuracy_at_best_val_epoch"]["n"] == 2);
+  CHECK(out["rows"][0]["test_accuracy_at_best_val_epoch"]["mean"].get<double>() == doctest::Approx(99.25));
+  CHECK(fp.test_at_best_val.std == doctest::Approx(std::sqrt(0.045)));
+  CHECK(fp.seeds_without_test_at_best_val == 1);
   const std::string md = rep.to_markdown();
   CHECK(contains(md, "| 98.70 ± 0.28 |"));
   CHECK(contains(md, "| 2/3 |"));
   CHECK(contains(md, "FP32 (baseline)"));
-  CHECK(contains(md, "not recorded"));
+  CHECK(contains(md, "| 99.25 ± 0.21 (2/3 seeds) |"));  // fp: two of its three seeds
+  CHECK(contains(md, "| — |"));                           // ternary: none of its seeds
+  CHECK(contains(md, "3 finished run(s) were trained by a lowbit that did not record it"));
 
   const std::vector<std::string> files = write_study_report(rep, f.tmp / "results/s");
   CHECK(files.size() == 4);

@@ -106,3 +106,75 @@ TEST_CASE("trainer: interrupted + resumed run ends with bit-identical weights") 
   fs::remove_all(a);
   fs::remove_all(b);
 }
+
+TEST_CASE("trainer: test accuracy at the best validation epoch, kept across resume") {
+  if (!have_mnist()) {
+    MESSAGE("data/mnist missing: run scripts/get_data.sh; best-validation test not run");
+    CHECK(false);
+    return;
+  }
+  const TempDir tmp;
+  // The learning rate grows 40x per epoch: epoch 3 (lr 4.8) wrecks what epochs 1-2 learned,
+  // so the best validation epoch is not the last one.
+  json j = tiny_config();
+  j["train"]["lr_schedule"]["gamma"] = 40.0;
+  const ExperimentConfig cfg = parse_experiment(j);
+  const std::string a = tmp / "a", b = tmp / "b", old = tmp / "old";
+  Experiment full(cfg);
+  const json m = train_experiment(full, {.out_dir = a}).metrics;
+  const int64_t best = m["best_val_epoch"].get<int64_t>();
+  REQUIRE(best < 3);
+  CHECK(m["best_epoch"] == best);
+  CHECK(m["test_accuracy_at_best_val"].get<double>() != m["test_accuracy"].get<double>());
+  CHECK(m["test_error_percent_at_best_val"].get<double>() ==
+        doctest::Approx(100.0 * (1.0 - m["test_accuracy_at_best_val"].get<double>())));
+  // The model keeps its final weights (lowbit compress goes on with them).
+  const NamedTensors final_w = load_safetensors(a + "/model.safetensors");
+  const NamedTensors now = full.model->state_tensors();
+  for (size_t i = 0; i < now.size(); ++i) CHECK(now[i].second.to_vector() == final_w[i].second.to_vector());
+
+  // The same number from a run that simply stops at the best epoch (the schedule depends on
+  // the epoch only, so its weights are those of the longer run's best epoch).
+  json shorter = j;
+  shorter["train"]["epochs"] = best;
+  Experiment stop_at_best(parse_experiment(shorter));
+  const json ms = train_experiment(stop_at_best, {.out_dir = tmp / "short"}).metrics;
+  CHECK(ms["test_accuracy"] == m["test_accuracy_at_best_val"]);
+  CHECK(ms["test_accuracy_at_best_val"] == ms["test_accuracy"]);  // best = last: no second pass
+
+  // Interrupted mid-epoch 2, then in epoch 3, resumed: the same number.
+  {
+    Experiment part(cfg);
+    CHECK(train_experiment(part, {.out_dir = b, .stop_after_batches = 14}).interrupted);
+  }
+  // kill -9 after best_val.safetensors of a later epoch was written but before that epoch's
+  // checkpoint: a copy of the folder now, with the finished run's best file put in.
+  const std::string killed = tmp / "killed";
+  fs::copy(b, killed, fs::copy_options::recursive);
+  fs::copy_file(a + "/best_val.safetensors", killed + "/best_val.safetensors",
+                fs::copy_options::overwrite_existing);
+  {
+    Experiment part(cfg);
+    CHECK(train_experiment(part, {.out_dir = b, .resume = true, .stop_after_batches = 12}).interrupted);
+  }
+  Experiment rest(cfg);
+  const json mb = train_experiment(rest, {.out_dir = b, .resume = true}).metrics;
+  CHECK(mb["test_accuracy_at_best_val"] == m["test_accuracy_at_best_val"]);
+  CHECK(mb["best_val_epoch"] == best);
+  Experiment after_kill(cfg);
+  const json mk = train_experiment(after_kill, {.out_dir = killed, .resume = true}).metrics;
+  CHECK(mk["test_accuracy_at_best_val"] == m["test_accuracy_at_best_val"]);
+
+  // A run folder without the best file (begun by a lowbit that did not keep it): null and a
+  // note, no failure.
+  {
+    Experiment part(cfg);
+    CHECK(train_experiment(part, {.out_dir = old, .stop_after_batches = 25}).interrupted);  // in epoch 3
+  }
+  fs::remove(old + "/best_val.safetensors");
+  Experiment finish_old(cfg);
+  const json mo = train_experiment(finish_old, {.out_dir = old, .resume = true}).metrics;
+  CHECK(mo["test_accuracy"] == m["test_accuracy"]);
+  CHECK(mo["test_accuracy_at_best_val"].is_null());
+  CHECK(mo["test_accuracy_at_best_val_note"].get<std::string>().find("is missing") != std::string::npos);
+}

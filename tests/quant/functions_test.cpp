@@ -218,6 +218,47 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("dorefa_weight: exact rounding ties go half to even (std::nearbyint, as tf.round)") {
+  // 2 bits: q = 2·nearbyint(3r)/3 − 1 with r = tanh(w)/(2M) + 1/2, M = max|tanh(w)|.
+  // |w| = 10 makes M = tanh(10) = 1 exactly in float, so tanh(w)·0.5 is exact and r is the
+  // same with or without a fused multiply-add. w = 0 gives 3r = 1.5 exactly; w = 0.804718792
+  // (found by walking the floats near atanh(2/3)) gives tanh = 0.666666627, r = 0.833333313
+  // and 3r = 2.5 exactly. Half to even: 1.5 -> 2 and 2.5 -> 2 (half up or away from zero
+  // would give 3, q = 1, for the second).
+  // tanh as dorefa_weight computes it, at run time (the compiler folds a constant tanh
+  // correctly rounded; the C library's tanhf may differ from that in the last bit).
+  const auto runtime_tanh = [](float x) {
+    volatile float v = x;
+    return std::tanh(float(v));
+  };
+  const float w_tie = 0.804718792f;
+  REQUIRE(runtime_tanh(10.f) == 1.f);
+  REQUIRE((runtime_tanh(w_tie) * 0.5f + 0.5f) * 3.f == 2.5f);
+  REQUIRE((runtime_tanh(0.f) * 0.5f + 0.5f) * 3.f == 1.5f);
+  const float t = 1.f / 3.f;
+  const std::vector<float> g = {1.f, 2.f, 3.f, 4.f};
+  // The largest |tanh w| positive and negative.
+  for (const float top : {10.f, -10.f}) {
+    INFO("largest weight " << top);
+    const std::vector<float> w = {top, w_tie, 0.f, -0.5f};
+    Probe p = run([](const Var& v) { return dorefa_weight(v, 2); }, w, g);
+    // 3r: 3 or 0 | 2.5 -> 2 | 1.5 -> 2 | 0.8 -> 1
+    check_close(p.q, {top > 0 ? 1.f : -1.f, t, t, -t});
+    // Backward: g(1 − tanh²w)/M, and at the argmax −sign(t_j)(1 − t_j²)·Σ g_i t_i / M²
+    // (worked out here in double from the formula; ties do not change it).
+    std::vector<double> want(w.size());
+    double dot = 0, md = std::fabs(std::tanh(double(top)));
+    for (size_t i = 0; i < w.size(); ++i) dot += g[i] * std::tanh(double(w[i]));
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double ti = std::tanh(double(w[i]));
+      want[i] = g[i] * (1 - ti * ti) / md;
+    }
+    const double t0 = std::tanh(double(top));
+    want[0] -= (t0 >= 0 ? 1.0 : -1.0) * (1 - t0 * t0) * dot / (md * md);
+    check_close(p.grad, std::vector<float>(want.begin(), want.end()), 1e-5f);
+  }
+}
+
 TEST_CASE("twn: delta = 0.7 E|W|, alpha = mean of the kept |W|, plain STE") {
   const std::vector<float> w = {0.1f, -0.2f, 0.9f, -1.2f, 0.05f, 0.4f};
   const float a = 2.5f / 3.f;  // Δ = 0.7·0.475 = 0.3325 keeps 0.9, −1.2, 0.4

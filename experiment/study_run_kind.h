@@ -1,0 +1,54 @@
+#pragma once
+/// What one entry of a study runs: its "kind" (docs/study.md). Each kind says how its
+/// run folder's config is resolved, which child command runs it, which file marks it
+/// finished and which files are copied to results/. "train" (`lowbit train`) is built in;
+/// compress/ registers "compress" (`lowbit compress`, register_compress_run_kind()).
+///
+///   const RunKind& k = run_kind("compress", "experiments[2].kind");   // throws for unknown names
+///   json cfg = k.resolve(run);          // what the run folder's config.json must hold
+///   std::vector<std::string> argv = k.args(run);   // "compress FILE --out DIR --set ..."
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "experiment/study.h"
+
+namespace lowbit {
+
+struct PaperReference;
+
+/// A kind's rows in the study's table (kinds other than "train", which has the main table).
+struct KindReport {
+  std::string markdown;  ///< a section of table.md ("" when the study has no such rows)
+  nlohmann::json json;   ///< table.json "<kind>" entry
+};
+
+struct RunKind {
+  std::string name;
+  /// Present in a run folder (and its results copy) once the run is finished; written last.
+  std::string finished_file;
+  /// Copied from the run folder to its results folder; finished_file last.
+  std::vector<std::string> result_files;
+  /// The study entry may have "compress_set" (overrides of its own file beside the
+  /// experiment's "set").
+  bool takes_compress_set = false;
+  /// The config the run folder's config.json holds (output.dir = run.run_dir), resolved
+  /// from run.experiment->file with run.sets / run.compress_sets. Throws on bad input.
+  std::function<nlohmann::json(const PlannedRun& run)> resolve;
+  /// The child's arguments (no program name); run.state tells fresh from resume.
+  std::function<std::vector<std::string>(const PlannedRun& run)> args;
+  /// Whether a run folder holds work of an unfinished run (resume rather than start).
+  std::function<bool(const std::string& run_dir)> has_progress;
+  /// The table section of this kind's rows (null: the training table).
+  std::function<KindReport(const Study&, const StudyPlan&, const std::vector<PaperReference>&)> report;
+};
+
+/// Registers a kind (throws on a duplicate name).
+void register_run_kind(std::shared_ptr<const RunKind> kind);
+/// The kind registered under `name`; throws `<path>: unknown run kind "x" (did you mean ...);
+/// known: ...`. "train" is always there.
+const RunKind& run_kind(const std::string& name, const std::string& path = "kind");
+
+}  // namespace lowbit
