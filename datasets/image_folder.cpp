@@ -267,9 +267,50 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
   return buf;
 }
 
-// stb_image 2.27 (Debian 12's libstb) writes one past a 257-entry table when a JPEG Huffman
+// stb_image 2.27 (Debian 12's libstb) writes past its 257-entry tables when a JPEG Huffman
 // table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
-// Checks the DHT segments before the first scan; later ones (progressive JPEGs) are not seen.
+// stb builds each table where it meets its DHT segment: before the first scan and, in
+// progressive JPEGs (and baseline ones of several scans), between scans, where the tables of
+// the next scan are defined. So the file is walked as stb reads it, start of image to end of
+// image, and every table of every DHT segment is checked before stb sees the bytes.
+
+/// Byte `i` as stb reads it: 0 past the end of the file.
+uint8_t byte_at(const std::vector<uint8_t>& b, size_t i) { return i < b.size() ? b[i] : 0; }
+
+/// The entropy-coded data of a scan runs from `p` to the next marker: 0xFF 0x00 is a stuffed
+/// 0xFF, 0xFF 0xD0..0xD7 a restart marker inside the scan, 0xFF 0xFF fill. Returns where the
+/// next marker's 0xFF is (the file's size when there is none).
+size_t skip_entropy_coded_data(const std::vector<uint8_t>& b, size_t p) {
+  while (p + 1 < b.size()) {
+    if (b[p] != 0xFF) {
+      ++p;
+      continue;
+    }
+    const uint8_t next = b[p + 1];
+    if (next != 0x00 && next != 0xFF && (next < 0xD0 || next > 0xD7)) return p;
+    p += next == 0xFF ? 1 : 2;
+  }
+  return b.size();
+}
+
+/// The DHT segment whose marker is at `p`, as stb reads it: tables (class/id byte, 16 code
+/// counts, the codes) while the declared length lasts, so a length that does not end on a
+/// table makes stb read the next table's counts from past the segment's end.
+void check_huffman_segment(const std::vector<uint8_t>& b, size_t p, size_t length,
+                           const std::string& source) {
+  int64_t left = static_cast<int64_t>(length) - 2;
+  for (size_t q = p + 4; left > 0;) {
+    const uint8_t table = byte_at(b, q);
+    if ((table >> 4) > 1 || (table & 15) > 3) return;  // stb rejects the table header itself
+    size_t codes = 0;
+    for (size_t i = 1; i <= 16; ++i) codes += byte_at(b, q + i);
+    LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
+             codes, " codes at byte ", q, ")");
+    left -= static_cast<int64_t>(17 + codes);
+    q += 17 + codes;
+  }
+}
+
 void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
   if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return;  // not a JPEG
   size_t p = 2;
@@ -283,21 +324,12 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
       p += marker == 0xFF ? 1 : 2;  // fill byte, or a marker without a length
       continue;
     }
-    if (marker == 0xDA || marker == 0xD9) return;  // start of scan, end of image
-    const size_t len = (size_t{b[p + 2]} << 8) | b[p + 3];
-    if (len < 2) return;  // stb reports this itself
-    if (marker == 0xC4) {
-      // stb reads the counts even from a segment cut short by the end of the file.
-      const size_t end = std::min(p + 2 + len, b.size());
-      for (size_t q = p + 4; q + 17 <= end;) {
-        size_t codes = 0;
-        for (size_t i = 1; i <= 16; ++i) codes += b[q + i];
-        LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
-                 codes, " codes at byte ", q, ")");
-        q += 17 + codes;
-      }
-    }
-    p += 2 + len;
+    if (marker == 0xD9) return;  // end of image
+    const size_t length = (size_t{b[p + 2]} << 8) | b[p + 3];
+    if (length < 2) return;  // stb reports this itself
+    if (marker == 0xC4) check_huffman_segment(b, p, length, source);
+    p += 2 + length;
+    if (marker == 0xDA) p = skip_entropy_coded_data(b, p);  // start of scan: its data follows
   }
 }
 

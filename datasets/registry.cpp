@@ -15,6 +15,8 @@ using nlohmann::json;
 
 nlohmann::json DatasetSource::config() const { return json::object(); }
 
+std::optional<int64_t> DatasetSource::declared_size(const std::string&) const { return std::nullopt; }
+
 InMemoryDataset DatasetSource::load(const std::string& root, const std::string& split) const {
   InMemoryDataset data = read(root, split);
   LB_CHECK(data.image_shape() == image_shape(), root, ": ", name(), " ", split,
@@ -22,24 +24,39 @@ InMemoryDataset DatasetSource::load(const std::string& root, const std::string& 
            image_shape());
   LB_CHECK(data.num_classes() == num_classes(), root, ": ", name(), " ", split, " has ",
            data.num_classes(), " classes, but the data set declares ", num_classes());
+  // Configs were checked against the declared size before reading (experiment/config.cpp).
+  if (const std::optional<int64_t> declared = declared_size(split))
+    LB_CHECK(data.size() <= *declared, root, ": ", name(), " ", split, " holds ", data.size(),
+             " examples, more than the ", *declared, " the data set declares");
   return data;
 }
 
 namespace {
 
-/// A data set of fixed shape and classes with no options: MNIST, Fashion-MNIST, CIFAR-10.
+/// Examples in the published train and test splits.
+struct SplitSizes {
+  int64_t train = 0, test = 0;
+};
+
+/// A data set of fixed shape, classes and size with no options: MNIST, Fashion-MNIST,
+/// CIFAR-10.
 class FixedDataset final : public DatasetSource {
  public:
   using Loader = InMemoryDataset (*)(const std::string& root, const std::string& split);
   FixedDataset(std::string name, std::string default_root, Shape shape, int64_t classes,
-               Loader loader)
+               SplitSizes sizes, Loader loader)
       : name_(std::move(name)), root_(std::move(default_root)), shape_(std::move(shape)),
-        classes_(classes), loader_(loader) {}
+        classes_(classes), sizes_(sizes), loader_(loader) {}
 
   std::string_view name() const override { return name_; }
   std::string default_root() const override { return root_; }
   Shape image_shape() const override { return shape_; }
   int64_t num_classes() const override { return classes_; }
+  std::optional<int64_t> declared_size(const std::string& split) const override {
+    if (split == "train") return sizes_.train;
+    if (split == "test") return sizes_.test;
+    return std::nullopt;
+  }
 
  protected:
   InMemoryDataset read(const std::string& root, const std::string& split) const override {
@@ -50,14 +67,15 @@ class FixedDataset final : public DatasetSource {
   std::string name_, root_;
   Shape shape_;
   int64_t classes_;
+  SplitSizes sizes_;
   Loader loader_;
 };
 
 /// Registers a FixedDataset: its spec takes no options.
 DatasetFactory fixed(std::string name, std::string default_root, Shape shape, int64_t classes,
-                     FixedDataset::Loader loader) {
+                     SplitSizes sizes, FixedDataset::Loader loader) {
   auto source = std::make_shared<const FixedDataset>(name, std::move(default_root),
-                                                     std::move(shape), classes, loader);
+                                                     std::move(shape), classes, sizes, loader);
   return [source](const json& spec, const std::string& path) -> DatasetSourcePtr {
     JsonArgs a(spec, path);
     a.allow({"name"});
@@ -117,10 +135,11 @@ using DatasetRegistry = Registry<DatasetSourcePtr(const json&, const std::string
 DatasetRegistry& registry() {
   static DatasetRegistry r = [] {
     DatasetRegistry reg("dataset");
-    reg.add("mnist", fixed("mnist", "data/mnist", {1, 28, 28}, 10, &load_mnist));
-    reg.add("fashion_mnist",
-            fixed("fashion_mnist", "data/fashion-mnist", {1, 28, 28}, 10, &load_fashion_mnist));
-    reg.add("cifar10", fixed("cifar10", "data/cifar10", {3, 32, 32}, 10, &cifar10));
+    reg.add("mnist", fixed("mnist", "data/mnist", {1, 28, 28}, 10, {60000, 10000}, &load_mnist));
+    reg.add("fashion_mnist", fixed("fashion_mnist", "data/fashion-mnist", {1, 28, 28}, 10,
+                                   {60000, 10000}, &load_fashion_mnist));
+    // The binary batches and the JPEG folder (datasets/cifar10.h) hold the same images.
+    reg.add("cifar10", fixed("cifar10", "data/cifar10", {3, 32, 32}, 10, {50000, 10000}, &cifar10));
     reg.add("image_folder", &ImageFolderDataset::from_json);
     return reg;
   }();

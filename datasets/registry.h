@@ -1,10 +1,12 @@
 #pragma once
 /// Data sets by name, for configs (data.dataset): each registered data set is one
 /// DatasetSource, built from its spec without reading a file. It declares the image shape,
-/// the number of classes and the default root, so a whole experiment is built and
-/// validated before any data is read (or cached), and it loads splits on demand.
+/// the number of classes, the default root and, for the published sets, the size of each
+/// split, so a whole experiment is built and validated before any data is read (or
+/// cached), and it loads splits on demand.
 ///
 ///   DatasetSourcePtr mnist = make_dataset("mnist");            // (1, 28, 28), 10 classes
+///   mnist->declared_size("train")                              // 60000
 ///   InMemoryDataset train = mnist->load(mnist->default_root(), "train");
 ///   DatasetSourcePtr folder = make_dataset(json::parse(R"({"name": "image_folder",
 ///       "image_shape": [3, 32, 32], "num_classes": 10})"), "data.dataset");
@@ -16,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>  // callers pass names as specs: load_dataset("mnist", ...)
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,12 +39,17 @@ class DatasetSource {
   virtual Shape image_shape() const = 0;
   /// Number of classes, as declared.
   virtual int64_t num_classes() const = 0;
+  /// Examples in split "train" or "test" as published (MNIST: 60,000 and 10,000), so
+  /// train.batch_size and data.validation are checked before any file is read; nullopt when
+  /// only reading tells (image_folder). load() rejects files holding more; smaller copies
+  /// (test fixtures) load, and are checked again once read.
+  virtual std::optional<int64_t> declared_size(const std::string& split) const;
   /// Options with defaults filled in ({} when it has none); {"name": name(), ...config()}
   /// rebuilds it.
   virtual nlohmann::json config() const;
 
   /// Reads split "train" or "test" under `root`; throws naming `root` when the images or
-  /// classes found differ from the declared ones.
+  /// classes found differ from the declared ones, or there are more examples than declared.
   InMemoryDataset load(const std::string& root, const std::string& split) const;
 
  protected:

@@ -1,6 +1,7 @@
 #include "experiment/config.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/check.h"
@@ -62,6 +63,17 @@ void apply_override(json& config, const std::string& assignment) {
     }
   }
   *node = std::move(value);
+}
+
+void check_training_examples(const ExperimentConfig& cfg, int64_t examples, const std::string& of) {
+  LB_CHECK(cfg.data.validation < examples, "data.validation: ", cfg.data.validation,
+           " held-out examples leave none to train on (", examples, " in the training set of ",
+           of, ")");
+  const int64_t train = examples - cfg.data.validation;
+  // A batch larger than the training set would silently be one batch per epoch.
+  LB_CHECK(cfg.train.batch_size <= train, "train.batch_size: ", cfg.train.batch_size,
+           " is larger than the ", train, " training examples (", of,
+           cfg.data.validation ? ", after data.validation" : "", ")");
 }
 
 ExperimentConfig parse_experiment(const json& config) {
@@ -127,6 +139,9 @@ ExperimentConfig parse_experiment(const json& config) {
   // ---- output
   cfg.output_dir = parse_output_dir(top, cfg.name);
   top.finish();
+
+  if (const std::optional<int64_t> examples = cfg.data.source->declared_size("train"))
+    check_training_examples(cfg, *examples, "the " + cfg.data.dataset + " data set");
 
   cfg.resolved = resolved_config(cfg, cfg.model_layers, cfg.data.transforms, cfg.train.optimizer,
                                  cfg.train.lr_schedule, cfg.train.loss);

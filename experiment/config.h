@@ -66,8 +66,15 @@ nlohmann::json load_json_file(const std::string& path);
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
 /// Validates the experiment's structure and the data set (unknown keys, wrong types, bad
-/// values) and fills defaults; reads no data.
+/// values, data.validation and train.batch_size against the data set's declared size) and
+/// fills defaults; reads no data.
 ExperimentConfig parse_experiment(const nlohmann::json& config);
+
+/// data.validation must leave examples to train on and train.batch_size may not exceed them.
+/// `examples`: the training split's size; `of`: whose size it is, for the messages.
+/// parse_experiment checks the data set's declared size (no file read), Experiment the size
+/// of the files it read (copies smaller than published, image folders).
+void check_training_examples(const ExperimentConfig& cfg, int64_t examples, const std::string& of);
 
 class JsonArgs;
 /// The run folder of a config file's top level (`top`): `output.dir`, else `runs/<name>`.

@@ -88,15 +88,11 @@ void Experiment::read_data() {
   // An empty set is the data files' fault, not data.validation's.
   LB_CHECK(full.size() > 0, config.data.root, ": the ", config.data.dataset,
            " training set is empty; check the data files (scripts/get_data.sh)");
-  LB_CHECK(config.data.validation < full.size(), "data.validation: ", config.data.validation,
-           " held-out examples leave none to train on (", full.size(), " in the training set)");
+  // Checked against the declared size already (parse_experiment); again for what was read.
+  check_training_examples(config, full.size(), config.data.root);
   TrainValSplit split = train_val_split(full, config.data.validation);
   train = split.train;
   val = split.val;
-  // A batch larger than the training set would silently be one batch per epoch.
-  LB_CHECK(config.train.batch_size <= train.size(), "train.batch_size: ", config.train.batch_size,
-           " is larger than the ", train.size(), " training examples (", config.data.root,
-           config.data.validation ? ", after data.validation" : "", ")");
   test = source.load(config.data.root, "test");
 }
 

@@ -3,6 +3,7 @@
 # fetches the data sets into data/ and builds Release into build/.
 #   scripts/setup.sh            install + data + build
 #   LB_SKIP_DATA=1 scripts/setup.sh   skip the data step
+#   LB_SKIP_BUILD=1 scripts/setup.sh  skip the Release build (scripts/test.sh --sanitize)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,7 @@ if [ "${LB_SKIP_DATA:-0}" != 1 ] && [ -x scripts/get_data.sh ]; then
   scripts/get_data.sh || echo "setup: some data sets are missing (see above); training on them will fail with a clear error"
 fi
 
+[ "${LB_SKIP_BUILD:-0}" = 1 ] && exit 0
 launcher=""
 command -v ccache >/dev/null 2>&1 && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $launcher ${LB_CMAKE_ARGS:-} >/dev/null

@@ -87,6 +87,18 @@ TEST_CASE("dataset registry: built-in declarations, default roots and unknown na
   CHECK(make_dataset("fashion_mnist")->num_classes() == 10);
   CHECK(default_data_root("fashion_mnist") == "data/fashion-mnist");
   CHECK(default_data_root("mnist") == "data/mnist");
+  // Published split sizes, for checks before any file is read; image_folder has none.
+  for (const char* name : {"mnist", "fashion_mnist"}) {
+    CHECK(make_dataset(name)->declared_size("train") == 60000);
+    CHECK(make_dataset(name)->declared_size("test") == 10000);
+  }
+  CHECK(make_dataset("cifar10")->declared_size("train") == 50000);
+  CHECK(make_dataset("cifar10")->declared_size("test") == 10000);
+  CHECK_FALSE(make_dataset("mnist")->declared_size("validation").has_value());
+  CHECK_FALSE(make_dataset(json{{"name", "image_folder"}, {"image_shape", {3, 4, 4}},
+                                {"num_classes", 2}})
+                  ->declared_size("train")
+                  .has_value());
   CHECK(dataset_to_json(*make_dataset(json{{"name", "cifar10"}})) == "cifar10");
   const std::string msg = error_of([] { load_dataset("fashion_mnst", "x", "train"); });
   CHECK(contains(msg, "unknown dataset \"fashion_mnst\" (did you mean \"fashion_mnist\"?)"));

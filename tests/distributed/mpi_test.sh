@@ -20,6 +20,8 @@ WHAT=$2
 HERE=$(dirname "$(realpath "$0")")
 CFG=$HERE/tiny_mnist.json
 COMPARE="python3 $HERE/compare_weights.py"
+# Seconds one mpirun may take (sanitized builds are slower: tests/CMakeLists.txt raises it).
+T=${LB_MPI_TIMEOUT:-120}
 TOL=1e-3  # N vs 1: float summation order only (docs/distributed.md has the measured values)
 # CI runs as root in a container.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -34,7 +36,7 @@ train() {  # train N OUT [args...]  (config: $CFG)
   if [ "$n" = 1 ]; then
     "$LOWBIT" train "$CFG" --out "$out" "$@" > "$out.log" 2>&1
   else
-    timeout 120 mpirun --oversubscribe -np "$n" "$LOWBIT" train "$CFG" --out "$out" "$@" > "$out.log" 2>&1
+    timeout "$T" mpirun --oversubscribe -np "$n" "$LOWBIT" train "$CFG" --out "$out" "$@" > "$out.log" 2>&1
   fi
 }
 
@@ -65,11 +67,11 @@ resume)
 faults)
   # A rank killed mid-training ends the whole job (not a hang) with a non-zero status.
   start=$(date +%s)
-  timeout 90 mpirun --oversubscribe -np 2 "$LOWBIT" train "$CFG" --out "$TMP/killed" \
+  timeout "$((T * 3 / 4))" mpirun --oversubscribe -np 2 "$LOWBIT" train "$CFG" --out "$TMP/killed" \
     --set train.epochs=200 > "$TMP/killed.log" 2>&1 &
   launcher=$!
   victim=""
-  for _ in $(seq 1 200); do  # rank 1: a process of this job with OMPI_COMM_WORLD_RANK=1
+  for _ in $(seq 1 $((T * 5 / 3))); do  # rank 1: a process of this job with OMPI_COMM_WORLD_RANK=1
     for p in $(pgrep -f -- "--out $TMP/killed" || true); do
       if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
         victim=$p
@@ -86,7 +88,7 @@ faults)
   [ $rc -ne 124 ] || fail "killed rank: the job hung until the timeout"
   echo "killed rank 1: job ended with status $rc after $(( $(date +%s) - start )) s"
   # Different configs in the two processes: refused at startup, naming the rank.
-  timeout 60 mpirun --oversubscribe -np 1 "$LOWBIT" train "$CFG" --out "$TMP/mismatch" : \
+  timeout "$((T / 2))" mpirun --oversubscribe -np 1 "$LOWBIT" train "$CFG" --out "$TMP/mismatch" : \
     -np 1 "$LOWBIT" train "$CFG" --out "$TMP/mismatch" --set train.epochs=3 > "$TMP/mismatch.log" 2>&1
   rc=$?
   [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "config mismatch: status $rc"

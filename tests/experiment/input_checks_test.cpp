@@ -129,6 +129,59 @@ TEST_CASE("data: an empty training set blames the data files; a batch larger tha
   CHECK(error_of([&] { Experiment ex(parse_experiment(j)); }) == "(no error)");
 }
 
+TEST_CASE("experiment file: a typo'd key and an unknown quantizer are named before any data is read") {
+  TempDir tmp;
+  json j = json::parse(kMinimal);
+  j["data"]["root"] = tmp / "no_data_here";
+  j["train"]["bach_size"] = 10;
+  CHECK(contains(error_of([&] { Experiment ex(parse_experiment(j)); }),
+                 "train.bach_size: unknown key (did you mean \"batch_size\"?)"));
+  j["train"].erase("bach_size");
+  j["model"]["layers"][1]["type"] = "quant_linear";
+  j["model"]["layers"][1]["weight_quantizer"] = "twm";
+  CHECK(contains(error_of([&] { Experiment ex(parse_experiment(j)); }),
+                 "model.layers[1].weight_quantizer: unknown quantizer \"twm\" (did you mean \"twn\"?)"));
+  j["model"]["layers"][1]["weight_quantizer"] = "twn";
+  CHECK(error_of([&] { Experiment ex(parse_experiment(j), /*load_data=*/false); }) == "(no error)");
+  CHECK_FALSE(std::filesystem::exists(tmp / "no_data_here"));
+}
+
+TEST_CASE("data: batch size and validation are checked against the declared size before any data is read") {
+  TempDir tmp;
+  json j = json::parse(kMinimal);
+  j["data"]["root"] = tmp / "no_data_here";  // nothing is read: these errors come first
+  j["train"]["batch_size"] = 60001;
+  CHECK(contains(error_of([&] { parse_experiment(j); }),
+                 "train.batch_size: 60001 is larger than the 60000 training examples (the mnist data set)"));
+  j["train"]["batch_size"] = 55001;
+  j["data"]["validation"] = 5000;
+  CHECK(contains(error_of([&] { parse_experiment(j); }),
+                 "train.batch_size: 55001 is larger than the 55000 training examples (the mnist data "
+                 "set, after data.validation)"));
+  j["data"]["validation"] = 60000;
+  CHECK(contains(error_of([&] { parse_experiment(j); }),
+                 "data.validation: 60000 held-out examples leave none to train on (60000 in the "
+                 "training set of the mnist data set)"));
+  for (const auto& [dataset, train] : {std::pair<std::string, int>{"fashion_mnist", 60000}, {"cifar10", 50000}}) {
+    json c = json::parse(kMinimal);
+    c["data"]["dataset"] = dataset;
+    c["data"]["root"] = tmp / "no_data_here";
+    c["train"]["batch_size"] = train + 1;
+    CHECK(contains(error_of([&] { parse_experiment(c); }),
+                   "train.batch_size: " + std::to_string(train + 1) + " is larger than the " +
+                       std::to_string(train) + " training examples (the " + dataset + " data set)"));
+    c["train"]["batch_size"] = train;
+    CHECK(error_of([&] { parse_experiment(c); }) == "(no error)");
+  }
+  // image_folder declares no size: its check comes after the scan (the test above for files).
+  json f = json::parse(kMinimal);
+  f["data"] = {{"dataset", {{"name", "image_folder"}, {"image_shape", {1, 28, 28}}, {"num_classes", 10}}},
+               {"root", tmp / "no_data_here"}};
+  f["train"]["batch_size"] = 1000000;
+  CHECK(error_of([&] { parse_experiment(f); }) == "(no error)");
+  CHECK_FALSE(std::filesystem::exists(tmp / "no_data_here"));
+}
+
 TEST_CASE("model: shapes are checked layer by layer before any data is read") {
   TempDir tmp;
   json j = json::parse(kMinimal);
