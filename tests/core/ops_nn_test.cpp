@@ -429,6 +429,55 @@ TEST_CASE("batch_norm: training-mode gradients of input, gamma and beta") {
   }
 }
 
+TEST_CASE("batch_norm with the fused relu is relu(batch_norm(x)) bit for bit, forward and backward") {
+  Rng rng(12);
+  struct Case {
+    Shape x;
+    bool training, affine;
+  };
+  const std::vector<Case> cases = {
+      {{6, 5}, true, true},          {{3, 3, 5, 7}, true, true},  {{1, 17, 4, 4}, true, false},
+      {{2, 4, 3, 3}, false, true},   {{4, 2, 1, 33}, true, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.training);
+    const int64_t C = c.x[1];
+    const Tensor x0 = rand(c.x, rng, -2, 2), g0 = rand({C}, rng, 0.5f, 1.5f), b0 = rand({C}, rng);
+    const Tensor seed = rand(c.x, rng);
+    auto run = [&](bool fused) {
+      Var x(x0, true), gamma(g0, true), beta(b0, true);
+      Tensor rm = Tensor::full({C}, 0.1f), rv = Tensor::full({C}, 0.9f);
+      const Var gv = c.affine ? gamma : Var(), bv = c.affine ? beta : Var();
+      const BatchNormArgs args{.training = c.training, .relu = fused};
+      Var y = fused ? batch_norm(x, gv, bv, rm, rv, args) : relu(batch_norm(x, gv, bv, rm, rv, args));
+      y.backward(seed);
+      return std::vector<Tensor>{y.data(), x.grad(), c.affine ? gamma.grad() : Tensor::zeros({1}),
+                                 c.affine ? beta.grad() : Tensor::zeros({1}), rm, rv};
+    };
+    const std::vector<Tensor> fused = run(true), plain = run(false);
+    int64_t zeros = 0;  // the ReLU must cut something for the test to mean anything
+    for (int64_t i = 0; i < fused[0].numel(); ++i) zeros += fused[0].data()[i] == 0.f;
+    CHECK(zeros > 0);
+    CHECK(zeros < fused[0].numel());
+    for (size_t k = 0; k < fused.size(); ++k) {
+      CAPTURE(k);
+      CHECK(allclose(fused[k], plain[k], 0.f, 0.f));
+    }
+  }
+  SUBCASE("finite differences") {
+    auto bn_relu = [](const std::vector<Var>& v) {
+      return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), {.training = true, .relu = true});
+    };
+    GradCheckOptions away_from_kinks;  // outputs within ±eps of 0 have no derivative
+    away_from_kinks.avoid_kinks = true;
+    CHECK(check_grad(bn_relu,
+                     {rand({3, 2, 3, 4}, rng, -2, 2), rand({2}, rng, 0.5f, 1.5f),
+                      Tensor::from_vector({2}, {0.3f, -0.2f})},
+                     away_from_kinks) > 0);
+  }
+}
+
 TEST_CASE("batch_norm: eval mode uses the running statistics") {
   Rng rng(12);
   const Tensor rm = Tensor::from_vector({3}, {0.5f, -1.f, 2.f});
