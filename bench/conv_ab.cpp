@@ -2,7 +2,8 @@
 // incomparable; alternating the two variants step by step and keeping each one's minimum
 // does not). For each convolution of VGG-small and LeNet-5 (batch 100): forward + backward of
 // conv2d → batch_norm → relu, the block those nets train, with variant A (the plain
-// algorithms) and B (the defaults) alternating.
+// algorithms: col2im input gradient, relu after batch norm) and B (the defaults: correlation
+// where it applies, batch norm with the fused relu) alternating.
 //
 //   build/bench/conv_ab [--reps 20] [--batch 100]     (threads: LOWBIT_NUM_THREADS)
 //
@@ -76,7 +77,10 @@ int main(int argc, char** argv) {
     Tensor rm = Tensor::zeros({l.OC}), rv = Tensor::ones({l.OC});
     auto step = [&] {
       Var x(x0, true);
-      Var y = relu(batch_norm(conv2d(x, w, Var(), {.stride = 1, .padding = l.pad}), gamma, beta, rm, rv, {}));
+      const bool fused = kernels::conv_input_grad() == kernels::ConvInputGrad::Auto;  // B
+      Var h = conv2d(x, w, Var(), {.stride = 1, .padding = l.pad});
+      Var y = fused ? batch_norm(h, gamma, beta, rm, rv, {.relu = true})
+                    : relu(batch_norm(h, gamma, beta, rm, rv, {}));
       y.backward(Tensor::ones(y.shape()));
     };
     double best[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
