@@ -34,7 +34,9 @@ ConvBlock block(int64_t c, int64_t oc, Rng& rng) {
 }
 
 Var apply(const ConvBlock& b, const Var& x) {
-  return relu(batch_norm(conv2d(x, b.w, Var(), {.stride = 1, .padding = 1}), b.gamma, b.beta, b.rm, b.rv, {}));
+  // batch norm + relu fused, as Sequential runs them (layers/sequential.cpp)
+  return batch_norm(conv2d(x, b.w, Var(), {.stride = 1, .padding = 1}), b.gamma, b.beta, b.rm, b.rv,
+                    {.relu = true});
 }
 
 __attribute__((noinline)) void run_steps(int steps, const Tensor& images, const Tensor& labels,
@@ -46,7 +48,7 @@ __attribute__((noinline)) void run_steps(int steps, const Tensor& images, const 
       h = apply(convs[i], h);
       if (i % 2 == 1) h = max_pool2d(h, 2);
     }
-    h = relu(batch_norm(linear(flatten(h), fc1), bn1.gamma, bn1.beta, bn1.rm, bn1.rv, {}));
+    h = batch_norm(linear(flatten(h), fc1), bn1.gamma, bn1.beta, bn1.rm, bn1.rv, {.relu = true});
     cross_entropy(linear(h, fc2), labels).backward();
   }
 }

@@ -114,6 +114,9 @@ struct BatchNormArgs {
   bool training = true;
   float momentum = 0.1f;  // running = (1 − momentum)·running + momentum·batch (PyTorch)
   float eps = 1e-5f;
+  /// Fused ReLU: output max(0, y) and backward through it, bit-identical to relu(batch_norm(…))
+  /// without the ReLU's own passes over the activations (Sequential fuses batch norm + relu).
+  bool relu = false;
 };
 /// Batch norm over (N, C) or (N, C, H, W), per channel C. Training: batch statistics
 /// (biased variance for normalising, unbiased for the running update) and in-place update

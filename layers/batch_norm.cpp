@@ -58,7 +58,11 @@ nlohmann::json BatchNormLayer::config() const { return options_.to_json(); }
 BatchNorm::BatchNorm(BatchNormOptions options, int64_t input_dim)
     : BatchNormLayer(std::move(options), "BatchNorm"), input_dim_(input_dim) {}
 
-Var BatchNorm::forward(const Var& x) {
+Var BatchNorm::forward(const Var& x) { return forward_impl(x, false); }
+
+Var BatchNorm::forward_relu(const Var& x) { return forward_impl(x, true); }
+
+Var BatchNorm::forward_impl(const Var& x, bool relu) {
   const int64_t c = options().num_features;
   LB_CHECK(x.dim() == input_dim_ && x.size(1) == c, type(), "(num_features=", c,
            "): expected input ", input_dim_ == 2 ? "(N, " : "(N, ", c,
@@ -66,7 +70,9 @@ Var BatchNorm::forward(const Var& x) {
            input_dim_ == 2 && x.dim() == 4 ? "; use batch_norm2d after a convolution" : "",
            input_dim_ == 4 && x.dim() == 2 ? "; use batch_norm1d after a linear layer" : "");
   check_batch_statistics(x);
-  return batch_norm(x, weight(), bias(), running_mean(), running_var(), op_args());
+  BatchNormArgs args = op_args();
+  args.relu = relu;
+  return batch_norm(x, weight(), bias(), running_mean(), running_var(), args);
 }
 
 ModulePtr BatchNorm1d::from_json(const nlohmann::json& spec, Rng&, const std::string& path) {

@@ -69,12 +69,15 @@ class BatchNormLayer : public Module {
 class BatchNorm : public BatchNormLayer {
  public:
   Var forward(const Var& x) override;
+  /// relu(forward(x)) as one op (batch_norm with args.relu).
+  Var forward_relu(const Var& x) override;
 
  protected:
   /// input_dim: 2 for (N, C), 4 for (N, C, H, W).
   BatchNorm(BatchNormOptions options, int64_t input_dim);
 
  private:
+  Var forward_impl(const Var& x, bool relu);
   int64_t input_dim_;
 };
 

@@ -79,6 +79,10 @@ class Module {
   /// Single-input forward (everything that goes into Sequential).
   virtual Var forward(const Var& x) = 0;
   Var operator()(const Var& x) { return forward(x); }
+  /// relu(forward(x)) computed by this layer in one op, when it has such a path (batch norm:
+  /// bit-identical, fewer passes over the activations); an undefined Var when it has none.
+  /// Sequential calls it for a layer followed by a ReLU layer.
+  virtual Var forward_relu(const Var&) { return {}; }
   /// Registry key, snake_case ("linear", "batch_norm2d"); make_module(json) dispatches on it.
   virtual std::string_view type() const = 0;
   /// Hyperparameters only, such that make_module({"type": type(), ...config()}) rebuilds an

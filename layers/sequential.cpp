@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "core/json_args.h"
+#include "layers/activation.h"
 #include "layers/registry.h"
 
 namespace lowbit {
@@ -26,7 +27,18 @@ const ModulePtr& Sequential::at(size_t i) const {
 
 Var Sequential::forward(const Var& x) {
   Var h = x;
-  for (auto& layer : layers_) h = layer->forward(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // A layer followed by a ReLU may compute both in one op (batch norm + relu: the same
+    // values, two passes over the activations fewer).
+    if (i + 1 < layers_.size() && dynamic_cast<const ReLU*>(layers_[i + 1].get())) {
+      if (Var fused = layers_[i]->forward_relu(h); fused.defined()) {
+        h = std::move(fused);
+        ++i;
+        continue;
+      }
+    }
+    h = layers_[i]->forward(h);
+  }
   return h;
 }
 

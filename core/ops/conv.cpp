@@ -1,7 +1,9 @@
 #include <algorithm>
+#include <atomic>
 #include <memory>
 
 #include "core/check.h"
+#include "core/kernels/conv_algo.h"
 #include "core/kernels/gemm.h"
 #include "core/kernels/im2col.h"
 #include "core/parallel.h"
@@ -20,8 +22,29 @@
 // recomputes cols instead of keeping N·CKK·P floats alive between forward and backward.
 // With one chunk (a single image, or one thread) the loop runs outside any parallel region:
 // OpenBLAS parallelises each GEMM itself and im2col/col2im are split over rows/channels.
+//
+// Input gradient, two algorithms (the same sum, in a different order):
+// - col2im: gcols = wᵀ·g, a (CKK, L) matrix, then col2im adds its entries back into the
+//   pixels. Any stride and padding. The GEMM has inner dimension OC only (32 on VGG-small's
+//   second layer) and writes CKK·L floats, which OpenBLAS first zeroes (beta = 0), which
+//   col2im then reads again: three passes over a matrix KH·KW times the size of the input.
+// - correlation (stride 1, square kernel, padding <= K − 1): the input gradient of a stride-1
+//   convolution is itself a stride-1 convolution, of the output gradient with the kernel
+//   flipped and transposed (w̃[c, oc, kh, kw] = w[oc, c, K−1−kh, K−1−kw]) and padding K−1−p.
+//   The same im2col + GEMM as the forward pass: inner dimension OC·K·K, and the GEMM writes
+//   the (C, H·W) input gradient directly. Chosen when its MACs (∝ H·W) are not larger than
+//   col2im's (∝ OH·OW), i.e. for "same" padding; a valid convolution (LeNet's p = 0, whose
+//   correlation would multiply mostly padding zeros) keeps col2im.
 
 namespace lowbit {
+
+namespace kernels {
+namespace {
+std::atomic<ConvInputGrad> input_grad_algo{ConvInputGrad::Auto};
+}
+void set_conv_input_grad(ConvInputGrad algo) { input_grad_algo = algo; }
+ConvInputGrad conv_input_grad() { return input_grad_algo; }
+}  // namespace kernels
 
 namespace {
 
@@ -80,6 +103,45 @@ void col2im_image(const float* cols, const ConvGeom& g, int64_t L, float* x, boo
       g.KH * g.KW * g.col_cols());
 }
 
+
+/// dst (rows, P) of image j = src (rows, L) columns [j·P, (j+1)·P) + bias[row] (0 without
+/// bias), for the gs images of a GEMM whose output holds them side by side.
+void scatter_images(const float* src, int64_t rows, int64_t P, int64_t gs, const float* bias,
+                    float* dst) {
+  const int64_t L = gs * P;
+  for (int64_t j = 0; j < gs; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* s = src + r * L + j * P;
+      float* d = dst + (j * rows + r) * P;
+      const float b = bias ? bias[r] : 0.f;
+      for (int64_t q = 0; q < P; ++q) d[q] = s[q] + b;
+    }
+}
+
+/// The geometry of the input gradient as a correlation (see the top of the file): the output
+/// gradient (OC, OH, OW) is its input, padded by K − 1 − p, and its output is (H, W). Empty
+/// (C = 0) when the col2im algorithm is the one to use.
+ConvGeom correlation_geometry(const ConvGeom& g, int64_t OC) {
+  if (kernels::conv_input_grad() == kernels::ConvInputGrad::Col2im) return {};
+  if (g.stride != 1 || g.KH != g.KW || g.pad > g.KH - 1) return {};
+  if (g.H * g.W > g.OH * g.OW) return {};  // more MACs than col2im: mostly padding zeros
+  const ConvGeom t = ConvGeom::make(OC, g.OH, g.OW, g.KH, g.KW, 1, g.KH - 1 - g.pad);
+  LB_CHECK(t.OH == g.H && t.OW == g.W, "conv2d: correlation geometry ", t.OH, "x", t.OW,
+           " does not give back the input ", g.H, "x", g.W);
+  return t;
+}
+
+/// w̃ (C, OC·KH·KW): w̃[c, oc, kh, kw] = w[oc, c, KH−1−kh, KW−1−kw].
+std::unique_ptr<float[]> flipped_transposed(const float* w, int64_t OC, int64_t C, int64_t KH,
+                                            int64_t KW) {
+  auto wt = scratch(C * OC * KH * KW);
+  const int64_t KK = KH * KW;
+  for (int64_t oc = 0; oc < OC; ++oc)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t k = 0; k < KK; ++k) wt[(c * OC + oc) * KK + (KK - 1 - k)] = w[(oc * C + c) * KK + k];
+  return wt;
+}
+
 }  // namespace
 
 Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
@@ -129,13 +191,7 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
         }
         // ybuf (OC, L) holds the gs images side by side: scatter into NCHW, adding the bias.
         kernels::sgemm(Trans::No, Trans::No, OC, L, CKK, 1.f, wp, B, 0.f, ybuf.get());
-        for (int64_t j = 0; j < gs; ++j)
-          for (int64_t oc = 0; oc < OC; ++oc) {
-            const float* src = ybuf.get() + oc * L + j * P;
-            float* dst = yp + ((nb + j) * OC + oc) * P;
-            const float bias = bp ? bp[oc] : 0.f;
-            for (int64_t q = 0; q < P; ++q) dst[q] = src[q] + bias;
-          }
+        scatter_images(ybuf.get(), OC, P, gs, bp, yp + nb * OC * P);
       }
     });
   }
@@ -146,9 +202,12 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
   if (has_bias) inputs.push_back(b);
   return make_result(
       y, inputs, "conv2d", [xd, wd, g, has_bias, N, OC, CKK, P](const Tensor& gy, GradInputs& in) {
-        const bool need_x = in.needs(0), need_w = in.needs(1), need_b = has_bias && in.needs(2);
+        const bool need_w = in.needs(1), need_b = has_bias && in.needs(2);
+        const ConvGeom gt = in.needs(0) ? correlation_geometry(g, OC) : ConvGeom{};
+        const bool correlate = gt.C > 0;                 // input gradient as a correlation
+        const bool need_x = in.needs(0) && !correlate;  // input gradient through col2im
         const int64_t T = num_chunks(N);
-        Tensor gx = need_x ? Tensor::empty(xd.shape()) : Tensor();
+        Tensor gx = in.needs(0) ? Tensor::empty(xd.shape()) : Tensor();
         // Per-chunk partial sums of the weight and bias gradients, reduced below.
         Tensor gw_parts = need_w ? Tensor::empty({T, OC, CKK}) : Tensor();
         Tensor gb_parts = need_b ? Tensor::zeros({T, OC}) : Tensor();
@@ -157,51 +216,71 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
         const float* wp = wd.data();
         const float* gp = gy.data();
         const int64_t img = g.image_size();
+        const auto wt = correlate ? flipped_transposed(wp, OC, g.C, g.KH, g.KW) : nullptr;
         for_each_chunk(T, N, 2 * OC * CKK * P, [&](int64_t t, int64_t n0, int64_t n1) {
-          const int64_t G = images_per_gemm(g, n1 - n0);
-          const bool plain = G == 1 && g.is_identity();  // cols would be x itself
-          auto cols = need_w && !plain ? scratch(CKK * G * P) : nullptr;
-          auto gcols = need_x && !plain ? scratch(CKK * G * P) : nullptr;
-          auto gbuf = G > 1 ? scratch(OC * G * P) : nullptr;
-          float* gw = need_w ? gw_parts.data() + t * OC * CKK : nullptr;
-          for (int64_t nb = n0; nb < n1; nb += G) {
-            const int64_t gs = std::min(G, n1 - nb), L = gs * P;
-            // gsrc: (OC, L), the output gradients of the gs images side by side.
-            const float* gsrc = gp + nb * OC * P;
-            if (gbuf) {
-              for (int64_t j = 0; j < gs; ++j)
-                for (int64_t oc = 0; oc < OC; ++oc)
-                  std::copy_n(gp + ((nb + j) * OC + oc) * P, P, gbuf.get() + oc * L + j * P);
-              gsrc = gbuf.get();
-            }
-            if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK)
-              if (cols)
+          if (need_w || need_x || need_b) {
+            const int64_t G = images_per_gemm(g, n1 - n0);
+            const bool plain = G == 1 && g.is_identity();  // cols would be x itself
+            auto cols = need_w && !plain ? scratch(CKK * G * P) : nullptr;
+            auto gcols = need_x && !plain ? scratch(CKK * G * P) : nullptr;
+            auto gbuf = G > 1 ? scratch(OC * G * P) : nullptr;
+            float* gw = need_w ? gw_parts.data() + t * OC * CKK : nullptr;
+            for (int64_t nb = n0; nb < n1; nb += G) {
+              const int64_t gs = std::min(G, n1 - nb), L = gs * P;
+              // gsrc: (OC, L), the output gradients of the gs images side by side.
+              const float* gsrc = gp + nb * OC * P;
+              if (gbuf) {
                 for (int64_t j = 0; j < gs; ++j)
-                  im2col_image(xp + (nb + j) * img, g, cols.get() + j * P, L, T == 1);
-              kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc,
-                             cols ? cols.get() : xp + nb * img, nb == n0 ? 0.f : 1.f, gw);
-            }
-            if (need_x) {  // grad_input = col2im(wᵀ · g): (CKK, OC)·(OC, L)
-              float* gxn = gx.data() + nb * img;
-              kernels::sgemm(Trans::Yes, Trans::No, CKK, L, OC, 1.f, wp, gsrc, 0.f,
-                             gcols ? gcols.get() : gxn);
-              if (gcols)
-                for (int64_t j = 0; j < gs; ++j)
-                  col2im_image(gcols.get() + j * P, g, L, gxn + j * img, T == 1);
-            }
-            if (need_b) {
-              float* gb = gb_parts.data() + t * OC;
-              for (int64_t oc = 0; oc < OC; ++oc) {
-                const float* row = gsrc + oc * L;
-                float acc = 0.f;
+                  for (int64_t oc = 0; oc < OC; ++oc)
+                    std::copy_n(gp + ((nb + j) * OC + oc) * P, P, gbuf.get() + oc * L + j * P);
+                gsrc = gbuf.get();
+              }
+              if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK)
+                if (cols)
+                  for (int64_t j = 0; j < gs; ++j)
+                    im2col_image(xp + (nb + j) * img, g, cols.get() + j * P, L, T == 1);
+                kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc,
+                               cols ? cols.get() : xp + nb * img, nb == n0 ? 0.f : 1.f, gw);
+              }
+              if (need_x) {  // grad_input = col2im(wᵀ · g): (CKK, OC)·(OC, L)
+                float* gxn = gx.data() + nb * img;
+                kernels::sgemm(Trans::Yes, Trans::No, CKK, L, OC, 1.f, wp, gsrc, 0.f,
+                               gcols ? gcols.get() : gxn);
+                if (gcols)
+                  for (int64_t j = 0; j < gs; ++j)
+                    col2im_image(gcols.get() + j * P, g, L, gxn + j * img, T == 1);
+              }
+              if (need_b) {
+                float* gb = gb_parts.data() + t * OC;
+                for (int64_t oc = 0; oc < OC; ++oc) {
+                  const float* row = gsrc + oc * L;
+                  float acc = 0.f;
 #pragma omp simd reduction(+ : acc)
-                for (int64_t q = 0; q < L; ++q) acc += row[q];
-                gb[oc] += acc;
+                  for (int64_t q = 0; q < L; ++q) acc += row[q];
+                  gb[oc] += acc;
+                }
               }
             }
           }
+          if (correlate) {  // grad_input = w̃ · im2col(g): (C, OC·KH·KW)·(OC·KH·KW, L)
+            const int64_t Gx = images_per_gemm(gt, n1 - n0), Px = gt.col_cols(), Kx = gt.col_rows();
+            auto tcols = Gx == 1 && gt.is_identity() ? nullptr : scratch(Kx * Gx * Px);
+            auto xbuf = Gx > 1 ? scratch(g.C * Gx * Px) : nullptr;
+            for (int64_t nb = n0; nb < n1; nb += Gx) {
+              const int64_t gs = std::min(Gx, n1 - nb), L = gs * Px;
+              const float* gyn = gp + nb * OC * P;
+              if (tcols)
+                for (int64_t j = 0; j < gs; ++j)
+                  im2col_image(gyn + j * OC * P, gt, tcols.get() + j * Px, L, T == 1);
+              const float* B = tcols ? tcols.get() : gyn;
+              float* gxn = gx.data() + nb * img;
+              kernels::sgemm(Trans::No, Trans::No, g.C, L, Kx, 1.f, wt.get(), B, 0.f,
+                             xbuf ? xbuf.get() : gxn);
+              if (xbuf) scatter_images(xbuf.get(), g.C, Px, gs, nullptr, gxn);
+            }
+          }
         });
-        if (need_x) in.add(0, gx);
+        if (in.needs(0)) in.add(0, gx);
         if (need_w) {
           Tensor gw = gw_parts.rows(0, 1);
           for (int64_t t = 1; t < T; ++t) gw.add_(gw_parts.rows(t, t + 1));

@@ -45,6 +45,78 @@ void batch_statistics(const ChannelLayout& l, const float* xp, bool synced, int6
   for (int64_t c = 0; c < C; ++c) var[c] = acc[c] / M;
 }
 
+/// The backward of batch_norm: what the forward keeps and the closed-form gradients.
+/// grad_of(g, i) is the gradient reaching the batch norm's output at flat index i given the
+/// incoming one g (identity, or the fused ReLU's mask).
+struct BatchNormBackward {
+  Tensor xd;
+  ChannelLayout l;
+  int64_t M;
+  bool synced, training;
+  std::vector<float> mean, invstd, scale;
+  size_t gamma_at, beta_at;
+  bool has_gamma, has_beta;
+
+  template <class GradOf>
+  void run(const Tensor& gy, GradOf grad_of, GradInputs& in) const {
+    const int64_t C = l.C;
+    const double count = static_cast<double>(M);
+    const float* xv = xd.data();
+    const float* g = gy.data();
+    const float* mp = mean.data();
+    // Σg and Σg·(x − mean) per channel: the two sums of the closed form. One pass over g and
+    // x for both.
+    std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
+    reduce_channels2(l, sg.data(), sgx.data(), [g, xv, mp, grad_of](int64_t c, int64_t i) {
+      const float gi = grad_of(g[i], i);
+      return std::pair<float, float>(gi, gi * (xv[i] - mp[c]));
+    });
+    // Multi-process: dx needs the global batch's sums; γ and β keep this process's (their
+    // gradients are summed with the others' afterwards).
+    std::vector<double> sg_all, sgx_all;
+    if (synced) {
+      std::vector<double> both(sg);
+      both.insert(both.end(), sgx.begin(), sgx.end());
+      batch_norm_sum_across_processes(both.data(), 2 * C);
+      sg_all.assign(both.begin(), both.begin() + C);
+      sgx_all.assign(both.begin() + C, both.end());
+    }
+    const std::vector<double>& sg_x = synced ? sg_all : sg;
+    const std::vector<double>& sgx_x = synced ? sgx_all : sgx;
+    if (in.needs(0)) {
+      // Training: dx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·invstd, written as
+      // dx = scale·g + k1·x + k0. Eval: the statistics are constants, dx = scale·g.
+      std::vector<float> k1(static_cast<size_t>(C), 0.f), k0(static_cast<size_t>(C), 0.f);
+      if (training) {
+        for (int64_t c = 0; c < C; ++c) {
+          const double a = scale[c], is = invstd[c];
+          const double c1 = -a * is * is * sgx_x[c] / count;
+          k1[c] = static_cast<float>(c1);
+          k0[c] = static_cast<float>(-a * sg_x[c] / count - c1 * mean[c]);
+        }
+      }
+      Tensor gx = Tensor::empty(xd.shape());
+      const float* sp = scale.data();
+      const float* k1p = k1.data();
+      const float* k0p = k0.data();
+      map_channels(l, gx.data(), [g, xv, sp, k1p, k0p, grad_of](int64_t c, int64_t i) {
+        return sp[c] * grad_of(g[i], i) + k1p[c] * xv[i] + k0p[c];
+      });
+      in.add(0, gx);
+    }
+    if (has_gamma && in.needs(gamma_at)) {  // Σ g·x̂
+      Tensor gg = Tensor::empty({C});
+      for (int64_t c = 0; c < C; ++c) gg.data()[c] = static_cast<float>(sgx[c] * invstd[c]);
+      in.add(gamma_at, gg);
+    }
+    if (has_beta && in.needs(beta_at)) {  // Σ g
+      Tensor gb = Tensor::empty({C});
+      for (int64_t c = 0; c < C; ++c) gb.data()[c] = static_cast<float>(sg[c]);
+      in.add(beta_at, gb);
+    }
+  }
+};
+
 }  // namespace
 
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_mean,
@@ -110,76 +182,41 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor running_m
   {
     const float* sp = scale.data();
     const float* hp = shift.data();
-    map_channels(l, y.data(), [xp, sp, hp](int64_t c, int64_t i) { return xp[i] * sp[c] + hp[c]; });
+    if (args.relu)  // the same expression as relu(): NaN passes through
+      map_channels(l, y.data(), [xp, sp, hp](int64_t c, int64_t i) {
+        const float v = xp[i] * sp[c] + hp[c];
+        return v < 0.f ? 0.f : v;
+      });
+    else
+      map_channels(l, y.data(), [xp, sp, hp](int64_t c, int64_t i) { return xp[i] * sp[c] + hp[c]; });
   }
 
-  const Tensor xd = x.data();
-  const bool training = args.training;
   std::vector<Var> inputs{x};
   if (gamma.defined()) inputs.push_back(gamma);
   if (beta.defined()) inputs.push_back(beta);
-  const size_t gamma_at = gamma.defined() ? 1 : 0, beta_at = inputs.size() - 1;
-  const bool has_gamma = gamma.defined(), has_beta = beta.defined();
-  return make_result(y, inputs, "batch_norm",
-                     [xd, l, C, M, synced = shard != nullptr, training, mean = std::move(mean),
-                      invstd = std::move(invstd), scale = std::move(scale), has_gamma, has_beta,
-                      gamma_at, beta_at](const Tensor& gy, GradInputs& in) {
-                       const double count = static_cast<double>(M);
-                       const float* xv = xd.data();
-                       const float* g = gy.data();
-                       const float* mp = mean.data();
-                       // Σg and Σg·(x − mean) per channel: the two sums of the closed form.
-                       // One pass over g and x for both.
-                       std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
-                       reduce_channels2(l, sg.data(), sgx.data(), [g, xv, mp](int64_t c, int64_t i) {
-                         return std::pair<float, float>(g[i], g[i] * (xv[i] - mp[c]));
+  BatchNormBackward back{.xd = x.data(),
+                         .l = l,
+                         .M = M,
+                         .synced = shard != nullptr,
+                         .training = args.training,
+                         .mean = std::move(mean),
+                         .invstd = std::move(invstd),
+                         .scale = std::move(scale),
+                         .gamma_at = gamma.defined() ? size_t{1} : size_t{0},
+                         .beta_at = inputs.size() - 1,
+                         .has_gamma = gamma.defined(),
+                         .has_beta = beta.defined()};
+  if (!args.relu)
+    return make_result(y, inputs, "batch_norm",
+                       [back = std::move(back)](const Tensor& gy, GradInputs& in) {
+                         back.run(gy, [](float g, int64_t) { return g; }, in);
                        });
-                       // Multi-process: dx needs the global batch's sums; γ and β keep this
-                       // process's (their gradients are summed with the others' afterwards).
-                       std::vector<double> sg_all, sgx_all;
-                       if (synced) {
-                         std::vector<double> both(sg);
-                         both.insert(both.end(), sgx.begin(), sgx.end());
-                         batch_norm_sum_across_processes(both.data(), 2 * C);
-                         sg_all.assign(both.begin(), both.begin() + C);
-                         sgx_all.assign(both.begin() + C, both.end());
-                       }
-                       const std::vector<double>& sg_x = synced ? sg_all : sg;
-                       const std::vector<double>& sgx_x = synced ? sgx_all : sgx;
-                       if (in.needs(0)) {
-                         // Training: dx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M), x̂ = (x − mean)·invstd,
-                         // written as dx = scale·g + k1·x + k0. Eval: the statistics are constants,
-                         // dx = scale·g.
-                         std::vector<float> k1(static_cast<size_t>(C), 0.f),
-                             k0(static_cast<size_t>(C), 0.f);
-                         if (training) {
-                           for (int64_t c = 0; c < C; ++c) {
-                             const double a = scale[c], is = invstd[c];
-                             const double c1 = -a * is * is * sgx_x[c] / count;
-                             k1[c] = static_cast<float>(c1);
-                             k0[c] = static_cast<float>(-a * sg_x[c] / count - c1 * mean[c]);
-                           }
-                         }
-                         Tensor gx = Tensor::empty(xd.shape());
-                         const float* sp = scale.data();
-                         const float* k1p = k1.data();
-                         const float* k0p = k0.data();
-                         map_channels(l, gx.data(), [g, xv, sp, k1p, k0p](int64_t c, int64_t i) {
-                           return sp[c] * g[i] + k1p[c] * xv[i] + k0p[c];
-                         });
-                         in.add(0, gx);
-                       }
-                       if (has_gamma && in.needs(gamma_at)) {  // Σ g·x̂
-                         Tensor gg = Tensor::empty({C});
-                         for (int64_t c = 0; c < C; ++c)
-                           gg.data()[c] = static_cast<float>(sgx[c] * invstd[c]);
-                         in.add(gamma_at, gg);
-                       }
-                       if (has_beta && in.needs(beta_at)) {  // Σ g
-                         Tensor gb = Tensor::empty({C});
-                         for (int64_t c = 0; c < C; ++c) gb.data()[c] = static_cast<float>(sg[c]);
-                         in.add(beta_at, gb);
-                       }
+  // The gradient reaching the batch norm is g·1{y > 0}, formed where g is read (the test
+  // relu()'s backward uses) instead of in a pass of its own.
+  return make_result(y, inputs, "batch_norm_relu",
+                     [back = std::move(back), y](const Tensor& gy, GradInputs& in) {
+                       const float* yv = y.data();
+                       back.run(gy, [yv](float g, int64_t i) { return yv[i] > 0.f ? g : 0.f; }, in);
                      });
 }
 

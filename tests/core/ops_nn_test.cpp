@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/core.h"
+#include "core/kernels/conv_algo.h"
 #include "tests/support/gradcheck.h"
 
 using namespace lowbit;
@@ -236,6 +237,71 @@ TEST_CASE("conv2d: gradients of input, weight and bias") {
   }
 }
 
+/// dL/dx of L = Σ y·seed for y = conv2d(x, w), by direct loops over the forward sum.
+Tensor naive_conv2d_input_grad(const Tensor& x, const Tensor& w, const Tensor& seed, int64_t s,
+                               int64_t p) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t OC = w.size(0), KH = w.size(2), KW = w.size(3);
+  const int64_t OH = seed.size(2), OW = seed.size(3);
+  std::vector<double> acc(static_cast<size_t>(x.numel()), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < OC; ++oc)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc[static_cast<size_t>(((n * C + c) * H + ih) * W + iw)] +=
+                    double(seed.at({n, oc, oh, ow})) * w.at({oc, c, kh, kw});
+              }
+  std::vector<float> v(acc.begin(), acc.end());
+  return Tensor::from_vector(x.shape(), v);
+}
+
+TEST_CASE("conv2d: input gradient by correlation equals col2im's and a direct loop") {
+  // Stride-1 convolutions with padding <= K − 1 and "same"-or-wider output take the input
+  // gradient as a correlation of the output gradient with the flipped kernel
+  // (core/ops/conv.cpp); the others, and ConvInputGrad::Col2im, take wᵀ·g + col2im.
+  Rng rng(6);
+  struct Case {
+    Shape x, w;
+    int64_t padding;
+  };
+  const std::vector<Case> cases = {
+      {{1, 3, 7, 9}, {5, 3, 3, 3}, 1},       // batch 1, odd channels, non-square input
+      {{3, 17, 6, 5}, {19, 17, 3, 3}, 1},    // channels not a multiple of 16
+      {{2, 2, 5, 40}, {3, 2, 5, 5}, 2},      // rows wider than one 16-lane chunk, K = 5
+      {{2, 3, 6, 6}, {4, 3, 3, 3}, 2},       // padding wider than "same": larger output
+      {{5, 4, 4, 4}, {6, 4, 3, 3}, 1},       // P = 16: several images per GEMM
+      {{4, 6, 3, 5}, {7, 6, 1, 1}, 0},       // 1x1
+      {{2, 3, 8, 8}, {4, 3, 3, 3}, 0},       // valid convolution: stays on col2im
+      {{8, 8, 16, 16}, {16, 8, 3, 3}, 1},    // large enough for chunks on two threads
+      {{1, 8, 24, 24}, {4, 8, 3, 3}, 1},     // one image: im2col split over rows
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.w));
+    CAPTURE(c.padding);
+    const Tensor x0 = rand(c.x, rng), w0 = rand(c.w, rng);
+    const int64_t OH = c.x[2] + 2 * c.padding - c.w[2] + 1, OW = c.x[3] + 2 * c.padding - c.w[3] + 1;
+    const Tensor seed = rand({c.x[0], c.w[0], OH, OW}, rng);
+    auto input_grad = [&](kernels::ConvInputGrad algo) {
+      kernels::set_conv_input_grad(algo);
+      Var x(x0, true), w(w0, true);
+      conv2d(x, w, Var(), {1, c.padding}).backward(seed);
+      kernels::set_conv_input_grad(kernels::ConvInputGrad::Auto);
+      return std::pair(x.grad(), w.grad());
+    };
+    const auto [gx_auto, gw_auto] = input_grad(kernels::ConvInputGrad::Auto);
+    const auto [gx_col2im, gw_col2im] = input_grad(kernels::ConvInputGrad::Col2im);
+    CHECK(allclose(gx_auto, gx_col2im, 1e-4f, 1e-5f));
+    CHECK(allclose(gx_auto, naive_conv2d_input_grad(x0, w0, seed, 1, c.padding), 1e-4f, 1e-5f));
+    CHECK(allclose(gw_auto, gw_col2im, 0.f, 0.f));  // bit-identical: not affected by the choice
+  }
+}
+
 TEST_CASE("conv2d: shape errors name the op and both shapes") {
   Rng rng(5);
   const Var x(rand({2, 3, 8, 8}, rng));
@@ -360,6 +426,55 @@ TEST_CASE("batch_norm: training-mode gradients of input, gamma and beta") {
       return batch_norm(v[0], Var(), Var(), Tensor(), Tensor());
     };
     CHECK(check_grad(plain, {rand({4, 3, 2, 2}, rng, -2, 2)}) > 0);
+  }
+}
+
+TEST_CASE("batch_norm with the fused relu is relu(batch_norm(x)) bit for bit, forward and backward") {
+  Rng rng(12);
+  struct Case {
+    Shape x;
+    bool training, affine;
+  };
+  const std::vector<Case> cases = {
+      {{6, 5}, true, true},          {{3, 3, 5, 7}, true, true},  {{1, 17, 4, 4}, true, false},
+      {{2, 4, 3, 3}, false, true},   {{4, 2, 1, 33}, true, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.training);
+    const int64_t C = c.x[1];
+    const Tensor x0 = rand(c.x, rng, -2, 2), g0 = rand({C}, rng, 0.5f, 1.5f), b0 = rand({C}, rng);
+    const Tensor seed = rand(c.x, rng);
+    auto run = [&](bool fused) {
+      Var x(x0, true), gamma(g0, true), beta(b0, true);
+      Tensor rm = Tensor::full({C}, 0.1f), rv = Tensor::full({C}, 0.9f);
+      const Var gv = c.affine ? gamma : Var(), bv = c.affine ? beta : Var();
+      const BatchNormArgs args{.training = c.training, .relu = fused};
+      Var y = fused ? batch_norm(x, gv, bv, rm, rv, args) : relu(batch_norm(x, gv, bv, rm, rv, args));
+      y.backward(seed);
+      return std::vector<Tensor>{y.data(), x.grad(), c.affine ? gamma.grad() : Tensor::zeros({1}),
+                                 c.affine ? beta.grad() : Tensor::zeros({1}), rm, rv};
+    };
+    const std::vector<Tensor> fused = run(true), plain = run(false);
+    int64_t zeros = 0;  // the ReLU must cut something for the test to mean anything
+    for (int64_t i = 0; i < fused[0].numel(); ++i) zeros += fused[0].data()[i] == 0.f;
+    CHECK(zeros > 0);
+    CHECK(zeros < fused[0].numel());
+    for (size_t k = 0; k < fused.size(); ++k) {
+      CAPTURE(k);
+      CHECK(allclose(fused[k], plain[k], 0.f, 0.f));
+    }
+  }
+  SUBCASE("finite differences") {
+    auto bn_relu = [](const std::vector<Var>& v) {
+      return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), {.training = true, .relu = true});
+    };
+    GradCheckOptions away_from_kinks;  // outputs within ±eps of 0 have no derivative
+    away_from_kinks.avoid_kinks = true;
+    CHECK(check_grad(bn_relu,
+                     {rand({3, 2, 3, 4}, rng, -2, 2), rand({2}, rng, 0.5f, 1.5f),
+                      Tensor::from_vector({2}, {0.3f, -0.2f})},
+                     away_from_kinks) > 0);
   }
 }
 

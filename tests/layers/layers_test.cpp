@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #include "core/check.h"
 #include "tests/layers/param_gradcheck.h"
@@ -71,6 +72,36 @@ TEST_CASE("Conv2d: shapes, gradients, stride and padding") {
   CHECK(check_param_grads(conv, x) == 54 + 3);
   CHECK_THROWS_WITH_AS(conv(Var(Tensor::zeros({2, 3, 5, 5}))),
                        doctest::Contains("expected input (N, 2, H, W), got (2, 3, 5, 5)"), Error);
+}
+
+TEST_CASE("Sequential fuses batch norm + relu into one op with the same values and gradients") {
+  Rng rng(5);
+  auto make = [] {
+    auto net = std::make_shared<Sequential>();
+    net->push_back(std::make_shared<BatchNorm2d>(BatchNormOptions{.num_features = 3}));
+    net->push_back(std::make_shared<ReLU>());
+    net->push_back(std::make_shared<ReLU>());  // a ReLU after a ReLU: not fused, still applied
+    return net;
+  };
+  auto fused_net = make(), plain_net = make();
+  const Tensor x0 = Tensor::normal({4, 3, 5, 5}, rng, 0.f, 1.f);
+  Var xf(x0, true), xp(x0, true);
+  Var yf = (*fused_net)(xf);
+  Var h = xp;  // the layers one by one, as without fusion
+  for (const ModulePtr& l : plain_net->layers()) h = l->forward(h);
+  const Tensor seed = Tensor::normal(yf.shape(), rng, 0.f, 1.f);
+  yf.backward(seed);
+  h.backward(seed);
+  CHECK(allclose(yf.data(), h.data(), 0.f, 0.f));
+  CHECK(allclose(xf.grad(), xp.grad(), 0.f, 0.f));
+  const auto pf = fused_net->parameters(), pp = plain_net->parameters();
+  REQUIRE(pf.size() == 2);
+  for (size_t i = 0; i < pf.size(); ++i) CHECK(allclose(pf[i].grad(), pp[i].grad(), 0.f, 0.f));
+  const NamedTensors bf = fused_net->named_buffers(), bp = plain_net->named_buffers();
+  REQUIRE(bf.size() == 2);
+  for (size_t i = 0; i < bf.size(); ++i) CHECK(allclose(bf[i].second, bp[i].second, 0.f, 0.f));
+  // The graph holds one batch_norm_relu op instead of batch_norm then relu.
+  CHECK(std::string(yf.node()->inputs[0]->op) == "batch_norm_relu");
 }
 
 TEST_CASE("BatchNorm1d/2d: gradients in training mode; running statistics; eval") {
