@@ -287,11 +287,12 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
     const size_t len = (size_t{b[p + 2]} << 8) | b[p + 3];
     if (len < 2) return;  // stb reports this itself
     if (marker == 0xC4) {
-      // stb reads the counts even from a segment cut short by the end of the file.
-      const size_t end = std::min(p + 2 + len, b.size());
-      for (size_t q = p + 4; q + 17 <= end;) {
+      // stb reads the tables up to the declared segment length, and reads a byte past the end
+      // of the file as 0, so a segment cut short still has its counts read (third fuzz finding).
+      const auto at = [&](size_t i) -> size_t { return i < b.size() ? b[i] : 0; };
+      for (size_t q = p + 4; q < p + 2 + len && q < b.size();) {
         size_t codes = 0;
-        for (size_t i = 1; i <= 16; ++i) codes += b[q + i];
+        for (size_t i = 1; i <= 16; ++i) codes += at(q + i);
         LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
                  codes, " codes at byte ", q, ")");
         q += 17 + codes;
