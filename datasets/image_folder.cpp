@@ -269,7 +269,7 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
 
 // stb_image 2.27 (Debian 12's libstb) writes one past a 257-entry table when a JPEG Huffman
 // table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
-// Checks the DHT segments before the first scan; later ones (progressive JPEGs) are not seen.
+// Checks every DHT segment, also those between the scans of a progressive JPEG.
 void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
   // stb takes any run of 0xFF fill bytes before the start-of-image marker 0xD8 (fourth
   // fuzz_image finding: a JPEG behind leading 0xFF bytes escaped this check).
@@ -287,9 +287,19 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
       p += marker == 0xFF ? 1 : 2;  // fill byte, or a marker without a length
       continue;
     }
-    if (marker == 0xDA || marker == 0xD9) return;  // start of scan, end of image
+    if (marker == 0xD9) return;  // end of image
     const size_t len = (size_t{b[p + 2]} << 8) | b[p + 3];
     if (len < 2) return;  // stb reports this itself
+    if (marker == 0xDA) {
+      // Start of scan: after its header comes entropy-coded data, where 0xFF is followed by 0
+      // (a stuffed byte), a restart marker or more fill; the next other marker ends the scan,
+      // and progressive JPEGs define tables there (fifth fuzz_image finding).
+      p += 2 + len;
+      while (p + 1 < b.size() && !(b[p] == 0xFF && b[p + 1] != 0x00 && b[p + 1] != 0xFF &&
+                                   !(b[p + 1] >= 0xD0 && b[p + 1] <= 0xD7)))
+        ++p;
+      continue;
+    }
     if (marker == 0xC4) {
       // stb reads the tables up to the declared segment length, and reads a byte past the end
       // of the file as 0, so a segment cut short still has its counts read (third fuzz finding).
