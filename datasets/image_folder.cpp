@@ -365,7 +365,7 @@ void check_declared_size_fits(ImageFormat f, const std::vector<uint8_t>& b, int 
     const uint32_t header = le32(b, 14);
     const uint32_t bpp = header == 12 ? (le32(b, 24) & 0xFFFF) : (le32(b, 28) & 0xFFFF);
     const uint32_t compression = header == 12 ? 0 : le32(b, 30);
-    if (compression != 0 && compression != 3) return;  // RLE and others: stb refuses them
+    if (compression == 1 || compression == 2) return;  // RLE: stb refuses it; it reads any other value as uncompressed
     const int64_t row = (int64_t{w} * bpp + 31) / 32 * 4;
     const int64_t need = int64_t{le32(b, 10)} + row * h;
     LB_CHECK(need <= static_cast<int64_t>(b.size()), source, ": cannot decode image (truncated BMP: ",
