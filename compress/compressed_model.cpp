@@ -455,9 +455,12 @@ CompressedModel parse_compressed_model(std::string_view bytes, const std::string
       } else if (type == kRecordRaw) {
         auto [name, shape] = read_name_shape(b);
         LB_CHECK(seen.insert(name).second, "duplicate tensor name \"", name, "\"");
+        // The bytes are taken (and their count checked) before the tensor is allocated, so a
+        // corrupt shape cannot ask for gigabytes (read_name_shape bounds it by 2^40).
+        const uint64_t numel = static_cast<uint64_t>(shape_numel(shape));
+        const char* p = b.bytes(numel * 4, "raw float32 data");
         Tensor t = Tensor::empty(shape);
-        const char* p = b.bytes(static_cast<uint64_t>(t.numel()) * 4, "raw float32 data");
-        std::memcpy(t.data(), p, static_cast<size_t>(t.numel()) * 4);
+        std::memcpy(t.data(), p, static_cast<size_t>(numel) * 4);
         m.raw.emplace_back(std::move(name), std::move(t));
       } else {
         LB_FAIL("unknown record type ", type);
