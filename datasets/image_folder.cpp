@@ -323,6 +323,7 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
 void check_png_chunk_lengths(const std::vector<uint8_t>& b, const std::string& source) {
   static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (b.size() < 8 || !std::equal(kSignature, kSignature + 8, b.begin())) return;  // not a PNG
+  bool seen_image_data = false;
   for (size_t p = 8; p + 8 <= b.size();) {
     const auto* type = reinterpret_cast<const char*>(b.data() + p + 4);
     if (std::memcmp(type, "IEND", 4) == 0) return;  // stb stops here, without reading its CRC
@@ -330,6 +331,13 @@ void check_png_chunk_lengths(const std::vector<uint8_t>& b, const std::string& s
     LB_CHECK(len + 12 <= b.size() - p, source, ": cannot decode image (truncated PNG: the ",
              std::string(type, 4), " chunk at byte ", p, " declares ", len, " bytes, ", b.size() - p - 12,
              " are left)");
+    // stb copies an IDAT chunk into a buffer it allocates only for data: an empty first one
+    // has it memcpy to a null pointer (UBSan, fuzz_image).
+    if (std::memcmp(type, "IDAT", 4) == 0) {
+      LB_CHECK(len > 0 || seen_image_data, source, ": cannot decode image (empty first IDAT chunk at byte ",
+               p, ", which stb_image cannot read)");
+      seen_image_data = true;
+    }
     p += len + 12;
   }
 }
