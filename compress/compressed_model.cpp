@@ -385,7 +385,8 @@ CompressedModel parse_compressed_model(std::string_view bytes, const std::string
   const size_t size = bytes.size();
   const char* data = bytes.data();
   const size_t magic_n = std::min(size, sizeof kMagic);
-  LB_CHECK(std::memcmp(data, kMagic, magic_n) == 0, source,
+  // (An empty view may have a null data(): no memcmp then; the size check below reports it.)
+  LB_CHECK(magic_n == 0 || std::memcmp(data, kMagic, magic_n) == 0, source,
            ": not a lowbit compressed model (bad magic at byte offset 0)");
   LB_CHECK(size >= kHeaderSize, source, ": truncated at byte offset ", size, ": the header needs ",
            kHeaderSize, " bytes");
