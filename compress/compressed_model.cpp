@@ -385,7 +385,8 @@ CompressedModel parse_compressed_model(std::string_view bytes, const std::string
   const size_t size = bytes.size();
   const char* data = bytes.data();
   const size_t magic_n = std::min(size, sizeof kMagic);
-  LB_CHECK(std::memcmp(data, kMagic, magic_n) == 0, source,
+  // (An empty view may have a null data(): no memcmp then; the size check below reports it.)
+  LB_CHECK(magic_n == 0 || std::memcmp(data, kMagic, magic_n) == 0, source,
            ": not a lowbit compressed model (bad magic at byte offset 0)");
   LB_CHECK(size >= kHeaderSize, source, ": truncated at byte offset ", size, ": the header needs ",
            kHeaderSize, " bytes");
@@ -455,9 +456,12 @@ CompressedModel parse_compressed_model(std::string_view bytes, const std::string
       } else if (type == kRecordRaw) {
         auto [name, shape] = read_name_shape(b);
         LB_CHECK(seen.insert(name).second, "duplicate tensor name \"", name, "\"");
+        // The bytes are taken (and their count checked) before the tensor is allocated, so a
+        // corrupt shape cannot ask for gigabytes (read_name_shape bounds it by 2^40).
+        const uint64_t numel = static_cast<uint64_t>(shape_numel(shape));
+        const char* p = b.bytes(numel * 4, "raw float32 data");
         Tensor t = Tensor::empty(shape);
-        const char* p = b.bytes(static_cast<uint64_t>(t.numel()) * 4, "raw float32 data");
-        std::memcpy(t.data(), p, static_cast<size_t>(t.numel()) * 4);
+        std::memcpy(t.data(), p, static_cast<size_t>(numel) * 4);
         m.raw.emplace_back(std::move(name), std::move(t));
       } else {
         LB_FAIL("unknown record type ", type);

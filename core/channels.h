@@ -87,7 +87,7 @@ void reduce_channels(const ChannelLayout& l, double* out, Term term) {
 /// the data instead of two: batch norm's backward needs Σg and Σg·x̂ of the same g).
 template <class Term>
 void reduce_channels2(const ChannelLayout& l, double* out0, double* out1, Term term) {
-  const auto [N, C, S] = l;
+  const int64_t N = l.N, C = l.C, S = l.S;  // not a structured binding: clang 14 cannot capture one
   if (S == 1) {
     kernels::parallel_for(
         C,

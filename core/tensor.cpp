@@ -15,7 +15,10 @@ namespace lowbit {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  // Checked: shapes come from configs and files, and a product past 2^63 would wrap.
+  for (int64_t d : shape)
+    LB_CHECK(!__builtin_mul_overflow(n, d, &n), "Tensor: shape ", shape_str(shape),
+             " has more elements than an int64 holds");
   return n;
 }
 
@@ -33,6 +36,8 @@ std::ostream& operator<<(std::ostream& os, const Shape& shape) { return os << sh
 // ---- Storage
 
 Storage::Storage(int64_t n) : size_(n) {
+  LB_CHECK(static_cast<uint64_t>(n) <= (uint64_t{1} << 60), "Tensor: cannot allocate ", n,
+           " floats (more than 2^60)");  // the byte count below must not wrap
   // Round the byte count up to the alignment, as aligned_alloc requires.
   const size_t bytes = (static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
   data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
