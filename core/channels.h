@@ -74,7 +74,7 @@ void reduce_channels(const ChannelLayout& l, double* out, Term term) {
           double acc = 0.0;
           for (int64_t n = 0; n < N; ++n) {
             const int64_t i0 = (n * C + c) * S;
-            acc += detail::run_sum<1>(S, [&](int64_t s) { return std::array<float, 1>{t(c, i0 + s)}; })[0];
+            acc += detail::run_sum<1>(S, [&](int64_t s) { return std::array<float, 1>{static_cast<float>(t(c, i0 + s))}; })[0];
           }
           out[c] = acc;
         }
