@@ -269,7 +269,8 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
 }
 
 // stb_image 2.27 (Debian 12's libstb) writes past its 257-entry tables when a JPEG Huffman
-// table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
+// table (DHT segment) declares more than 256 codes, and shifts out of range when a DC table
+// holds a symbol above 15 (both found by scripts/fuzz.sh image, UBSan).
 // stb builds each table where it meets its DHT segment: before the first scan and, in
 // progressive JPEGs (and baseline ones of several scans), between scans, where the tables of
 // the next scan are defined. So the file is walked as stb reads it, start of image to end of
@@ -307,6 +308,19 @@ void check_huffman_segment(const std::vector<uint8_t>& b, size_t p, size_t lengt
     for (size_t i = 1; i <= 16; ++i) codes += byte_at(b, q + i);
     LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
              codes, " codes at byte ", q, ")");
+    // A DC table's symbols are magnitude categories: the number of bits stb's bit reader then
+    // takes in one go (stbi__extend_receive). stb 2.27 does not bound them, and a category
+    // above its 24-bit refill drives its bit count negative (UBSan: shift exponent out of
+    // range in stbi__grow_buffer_unsafe; a fuzz_image finding). Baseline and progressive
+    // JPEGs use 0 to 11 for 8-bit samples; stb 2.28 rejects above 15, as here.
+    if ((table >> 4) == 0) {
+      for (size_t i = 0; i < codes; ++i) {
+        const uint8_t category = byte_at(b, q + 17 + i);
+        LB_CHECK(category <= 15, source, ": cannot decode image (corrupt JPEG Huffman table: DC "
+                 "table ", int{table & 15u}, " at byte ", q, " has symbol ", int{category},
+                 " at byte ", q + 17 + i, "; DC magnitude categories are 0 to 15)");
+      }
+    }
     left -= static_cast<int64_t>(17 + codes);
     q += 17 + codes;
   }
