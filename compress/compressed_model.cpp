@@ -35,6 +35,20 @@ constexpr int kMaxDims = 8;
 // of float32; VGG-16's largest layer has 2^26.6) — a corrupt or hostile shape must not make
 // the loader allocate terabytes.
 constexpr uint64_t kMaxLayerWeights = uint64_t{1} << 28;
+// Within that cap a layer record is also bounded by its own size. Its streams cannot bound
+// the weights it declares — trailing pruned weights are implicit and a one-symbol Huffman
+// stream holds any number of entries in 0 bits — so without this a record of a few hundred
+// bytes could expand to 2^28 weights (1.5 GB decoded: a decompression bomb). A real
+// compressed layer holds far fewer than 4096 weights per byte (Deep Compression's ratios are
+// ~10 weights per byte; 4096 is a layer over 99.9% pruned, fillers included), and a layer of
+// at most 2^20 weights is accepted whatever its size (a fully pruned layer stores nothing).
+constexpr uint64_t kMaxLayerWeightsPerByte = 4096;
+constexpr uint64_t kLayerWeightsAlwaysAllowed = uint64_t{1} << 20;
+
+uint64_t max_layer_weights(uint64_t record_bytes) {
+  return std::min(kMaxLayerWeights,
+                  std::max(kLayerWeightsAlwaysAllowed, record_bytes * kMaxLayerWeightsPerByte));
+}
 
 uint32_t crc32_of(const char* p, size_t n) {
   return static_cast<uint32_t>(
@@ -284,6 +298,12 @@ std::string serialize_compressed_model(const CompressedModel& m) {
     for (size_t k = 1; k < l.codebook.size(); ++k) b.f32(l.codebook[k]);
     write_stream(b, l.weights);
     write_stream(b, l.index);
+    // Never write a layer the reader refuses (parse_compressed_model: read_layer).
+    LB_CHECK(static_cast<uint64_t>(shape_numel(l.shape)) <= max_layer_weights(b.str().size()),
+             "serialize_compressed_model: layer \"", l.name, "\" has ", shape_numel(l.shape),
+             " weights in a record of ", b.str().size(), " bytes; a record may expand to at most ",
+             max_layer_weights(b.str().size()), " weights (",
+             kMaxLayerWeightsPerByte, " per byte, any layer up to ", kLayerWeightsAlwaysAllowed, ")");
     write_record(file, kRecordLayer, b.str());
   }
   for (const auto& [name, t] : m.raw) {
@@ -352,13 +372,19 @@ EncodedStream read_stream(ByteReader& r, int symbol_bits, uint64_t count, const 
   return s;
 }
 
-CompressedLayer read_layer(ByteReader& r) {
+CompressedLayer read_layer(ByteReader& r, uint64_t record_bytes) {
   CompressedLayer l;
   const uint64_t shape_at = r.offset();
   std::tie(l.name, l.shape) = read_name_shape(r);
   LB_CHECK(static_cast<uint64_t>(l.numel()) <= kMaxLayerWeights, r.source(), ": layer \"", l.name,
            "\" at byte offset ", shape_at, " has shape ", l.shape, ": more than the ",
            kMaxLayerWeights, " weights a compressed layer may hold (corrupt file?)");
+  LB_CHECK(static_cast<uint64_t>(l.numel()) <= max_layer_weights(record_bytes), r.source(),
+           ": layer \"", l.name, "\" at byte offset ", shape_at, " has shape ", l.shape, " (",
+           l.numel(), " weights) in a record of ", record_bytes, " bytes: more than the ",
+           max_layer_weights(record_bytes), " weights a record of that size may expand to (",
+           kMaxLayerWeightsPerByte, " per byte, any layer up to ", kLayerWeightsAlwaysAllowed,
+           "; corrupt file?)");
   const uint64_t at = r.offset();
   l.weight_bits = r.u8("weight bits");
   l.index_bits = r.u8("index bits");
@@ -448,7 +474,7 @@ CompressedModel parse_compressed_model(std::string_view bytes, const std::string
         m.metadata = j.get<std::map<std::string, std::string>>();
         b.bytes(body_size, "metadata");
       } else if (type == kRecordLayer) {
-        m.layers.push_back(read_layer(b));
+        m.layers.push_back(read_layer(b, body_size));
         const CompressedLayer& l = m.layers.back();
         LB_CHECK(seen.insert(l.name).second, "duplicate tensor name \"", l.name, "\"");
         // Decode once now: a layer that does not decode exactly is rejected at load time.

@@ -269,7 +269,8 @@ std::vector<uint8_t> read_small_file(const ImageFile& f) {
 }
 
 // stb_image 2.27 (Debian 12's libstb) writes past its 257-entry tables when a JPEG Huffman
-// table (DHT segment) declares more than 256 codes (found by scripts/fuzz.sh image, UBSan).
+// table (DHT segment) declares more than 256 codes, and decodes with uninitialised tables
+// when a scan uses a table no DHT segment defined (both found by scripts/fuzz.sh image, UBSan).
 // stb builds each table where it meets its DHT segment: before the first scan and, in
 // progressive JPEGs (and baseline ones of several scans), between scans, where the tables of
 // the next scan are defined. So the file is walked as stb reads it, start of image to end of
@@ -297,8 +298,9 @@ size_t skip_entropy_coded_data(const std::vector<uint8_t>& b, size_t p) {
 /// The DHT segment whose marker is at `p`, as stb reads it: tables (class/id byte, 16 code
 /// counts, the codes) while the declared length lasts, so a length that does not end on a
 /// table makes stb read the next table's counts from past the segment's end.
+/// Marks each table it reads in `defined[class][id]` (class 0 = DC, 1 = AC).
 void check_huffman_segment(const std::vector<uint8_t>& b, size_t p, size_t length,
-                           const std::string& source) {
+                           const std::string& source, bool (&defined)[2][4]) {
   int64_t left = static_cast<int64_t>(length) - 2;
   for (size_t q = p + 4; left > 0;) {
     const uint8_t table = byte_at(b, q);
@@ -307,8 +309,32 @@ void check_huffman_segment(const std::vector<uint8_t>& b, size_t p, size_t lengt
     for (size_t i = 1; i <= 16; ++i) codes += byte_at(b, q + i);
     LB_CHECK(codes <= 256, source, ": cannot decode image (corrupt JPEG Huffman table of ",
              codes, " codes at byte ", q, ")");
+    defined[table >> 4][table & 15] = true;
     left -= static_cast<int64_t>(17 + codes);
     q += 17 + codes;
+  }
+}
+
+/// The scan whose SOS marker is at `p` may use only Huffman tables defined before it. stb 2.27
+/// does not check: it decodes with the never-written (uninitialised) table memory, whose
+/// lengths can make its bit reader consume more bits than it holds (a fuzz_image finding:
+/// UBSan "shift exponent 36" in stbi__grow_buffer_unsafe; valgrind: uninitialised reads).
+/// Baseline scans use their components' DC and AC tables; progressive ones the DC tables
+/// in a first DC scan (Ss = 0, Ah = 0), none in a DC refinement, the AC tables otherwise.
+void check_scan_tables(const std::vector<uint8_t>& b, size_t p, bool progressive,
+                       const bool (&defined)[2][4], const std::string& source) {
+  const size_t components = byte_at(b, p + 4);
+  const size_t after = p + 5 + 2 * components;  // Ss, Se, Ah/Al
+  const bool uses_dc = !progressive || (byte_at(b, after) == 0 && (byte_at(b, after + 2) >> 4) == 0);
+  const bool uses_ac = !progressive || byte_at(b, after) > 0;
+  for (size_t i = 0; i < components; ++i) {
+    const uint8_t tables = byte_at(b, p + 6 + 2 * i);
+    const int dc = tables >> 4, ac = tables & 15;
+    if (dc > 3 || ac > 3) return;  // stb rejects the scan header itself
+    LB_CHECK(!uses_dc || defined[0][dc], source, ": cannot decode image (corrupt JPEG: the scan "
+             "at byte ", p, " uses DC Huffman table ", dc, ", which no DHT segment before it defines)");
+    LB_CHECK(!uses_ac || defined[1][ac], source, ": cannot decode image (corrupt JPEG: the scan "
+             "at byte ", p, " uses AC Huffman table ", ac, ", which no DHT segment before it defines)");
   }
 }
 
@@ -319,6 +345,8 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
   while (p < b.size() && b[p] == 0xFF) ++p;
   if (p == 0 || p >= b.size() || b[p] != 0xD8) return;  // not a JPEG
   ++p;
+  bool defined[2][4] = {};
+  bool progressive = false;
   while (p + 4 <= b.size()) {
     if (b[p] != 0xFF) {  // stb skips bytes between segments until the next 0xFF
       ++p;
@@ -332,7 +360,9 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
     if (marker == 0xD9) return;  // end of image
     const size_t length = (size_t{b[p + 2]} << 8) | b[p + 3];
     if (length < 2) return;  // stb reports this itself
-    if (marker == 0xC4) check_huffman_segment(b, p, length, source);
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xC4) check_huffman_segment(b, p, length, source, defined);
+    if (marker == 0xDA) check_scan_tables(b, p, progressive, defined, source);
     p += 2 + length;
     if (marker == 0xDA) p = skip_entropy_coded_data(b, p);  // start of scan: its data follows
   }

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+
+#include <zlib.h>
 
 #include "core/core.h"
 #include "core/serialize.h"
@@ -145,6 +148,68 @@ TEST_CASE("compressed model file: corruption names the file, the record and the 
   CHECK_THROWS_WITH_AS(load_compressed_model(path), doctest::Contains("truncated at byte offset"), Error);
   std::filesystem::remove(path);
   CHECK_THROWS_WITH_AS(load_compressed_model(path), doctest::Contains("cannot open"), Error);
+}
+
+namespace {
+
+// A hand-made model: one layer record "big" of shape (rows, cols) holding no entries (all
+// pruned: fixed-width empty streams, 1-bit codes and indices), checksums valid. 2 × 8-byte
+// dimensions sit after the record's type/size (12 bytes) and the name (2 + 3 bytes) and ndim.
+std::string all_pruned_layer_file(uint64_t rows, uint64_t cols) {
+  CompressedModel m;
+  CompressedLayer l;
+  l.name = "big";
+  l.shape = {4, 4};
+  l.weight_bits = l.index_bits = 1;
+  l.codebook = {0.f, 0.5f};
+  l.weights.symbol_bits = l.index.symbol_bits = 1;
+  m.layers.push_back(l);
+  std::string b = serialize_compressed_model(m);
+  const size_t rec = 28, dims = rec + 12 + 2 + 3 + 1;
+  for (int k = 0; k < 8; ++k) {
+    b[dims + k] = static_cast<char>(rows >> (8 * k));
+    b[dims + 8 + k] = static_cast<char>(cols >> (8 * k));
+  }
+  auto crc_at = [&](size_t at, size_t from, size_t n) {
+    const uint32_t c = static_cast<uint32_t>(
+        crc32_z(0, reinterpret_cast<const Bytef*>(b.data() + from), n));
+    for (int k = 0; k < 4; ++k) b[at + k] = static_cast<char>(c >> (8 * k));
+  };
+  uint64_t body = 0;
+  std::memcpy(&body, b.data() + rec + 4, 8);
+  crc_at(rec + 12 + body, rec, 12 + body);    // record checksum
+  crc_at(b.size() - 4, 0, b.size() - 4);      // file checksum
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("compressed model file: a small layer record cannot declare millions of weights") {
+  // The unpatched record round-trips (checksums are right).
+  const CompressedModel small = parse_compressed_model(all_pruned_layer_file(4, 4), "small.lbc");
+  CHECK(small.layers.at(0).numel() == 16);
+  // 2^20 weights are allowed whatever the record's size: a fully pruned layer stores nothing.
+  const CompressedModel ok = parse_compressed_model(all_pruned_layer_file(1024, 1024), "ok.lbc");
+  const Tensor w = ok.decode().at(0).second;
+  CHECK(w.shape() == Shape{1024, 1024});
+  const std::vector<float> v = w.to_vector();
+  CHECK(std::count(v.begin(), v.end(), 0.f) == static_cast<std::ptrdiff_t>(v.size()));
+  // 2^27 weights from a record of a few dozen bytes: a decompression bomb (1.5 GB decoded),
+  // rejected before anything is allocated, naming the file, the record and the layer.
+  const std::string bomb = all_pruned_layer_file(1 << 14, 1 << 13);
+  CHECK_THROWS_WITH_AS(parse_compressed_model(bomb, "bomb.lbc"),
+                       doctest::Contains("bomb.lbc: record 0 (compressed layer) at byte offset 28"),
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_compressed_model(bomb, "bomb.lbc"),
+                       doctest::Contains("layer \"big\" at byte offset"), Error);
+  CHECK_THROWS_WITH_AS(parse_compressed_model(bomb, "bomb.lbc"),
+                       doctest::Contains("weights a record of that size may expand to"), Error);
+  // And the writer refuses to write such a layer (it would not load).
+  CompressedModel m;
+  m.layers.push_back(small.layers.at(0));
+  m.layers[0].shape = {1 << 14, 1 << 13};
+  CHECK_THROWS_WITH_AS(serialize_compressed_model(m),
+                       doctest::Contains("a record may expand to at most"), Error);
 }
 
 TEST_CASE("compressed model: names must be unique and non-empty") {

@@ -122,3 +122,29 @@ TEST_CASE("JPEG: bytes that look like a Huffman table inside other segments or s
   const DecodedImage after = decode_image(b, kProgressive, 3);
   CHECK(after.pixels == before.pixels);
 }
+
+TEST_CASE("JPEG: a scan using a Huffman table no DHT segment defined is rejected before stb") {
+  // stb_image 2.27 decodes such a scan with uninitialised table memory (a fuzz_image finding:
+  // UBSan shift exponent 36 in stbi__grow_buffer_unsafe;
+  // tests/fuzz_corpus/image/jpeg_scan_uses_undefined_huffman_table.jpg).
+  for (const std::string& path : {kBaseline, kProgressive}) {
+    CAPTURE(path);
+    std::vector<uint8_t> b = test::read_file_bytes(path);
+    CHECK_NOTHROW(decode_image(b, "good.jpg", 3));
+    // Every AC table 0 is stored as AC table 3 instead, which no scan uses.
+    int moved = 0;
+    for (size_t p : segments(b, 0xC4)) {
+      const size_t end = p + 2 + ((size_t{b[p + 2]} << 8) | b[p + 3]);
+      for (size_t q = p + 4; q < end;) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += b[q + i];
+        if (b[q] == 0x10) b[q] = 0x13, ++moved;
+        q += 17 + codes;
+      }
+    }
+    REQUIRE(moved > 0);
+    const std::string e = error_of([&] { decode_image(b, "bad/ac.jpg", 3); });
+    CHECK(contains(e, "bad/ac.jpg: cannot decode image (corrupt JPEG: the scan at byte "));
+    CHECK(contains(e, " uses AC Huffman table 0, which no DHT segment before it defines)"));
+  }
+}
