@@ -371,9 +371,10 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string&
 // stb_image reserves a PNG IDAT chunk's declared length (up to 1 GB) before it finds that the
 // file ends sooner; under the fuzzer's AddressSanitizer that took 10 s for a 90-byte file.
 // A chunk longer than the rest of the file is truncation, which stb rejects anyway.
+constexpr uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
 void check_png_chunk_lengths(const std::vector<uint8_t>& b, const std::string& source) {
-  static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (b.size() < 8 || !std::equal(kSignature, kSignature + 8, b.begin())) return;  // not a PNG
+  if (b.size() < 8 || !std::equal(kPngSignature, kPngSignature + 8, b.begin())) return;  // not a PNG
   bool seen_image_data = false;
   for (size_t p = 8; p + 8 <= b.size();) {
     const auto* type = reinterpret_cast<const char*>(b.data() + p + 4);
@@ -399,8 +400,7 @@ enum class ImageFormat { kJpeg, kPng, kBmp, kOther };
 // formats too, so stb's other decoders (TGA, PSD, GIF, HDR, PIC, PNM) never run: a 77-byte
 // "TGA" had stb decode 2^26 pixels of nothing for 12 s under the fuzzer.
 ImageFormat sniff_image_format(const std::vector<uint8_t>& b) {
-  static constexpr uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (b.size() >= 8 && std::equal(kPng, kPng + 8, b.begin())) return ImageFormat::kPng;
+  if (b.size() >= 8 && std::equal(kPngSignature, kPngSignature + 8, b.begin())) return ImageFormat::kPng;
   if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M') return ImageFormat::kBmp;
   size_t p = 0;
   while (p < b.size() && b[p] == 0xFF) ++p;  // stb takes fill bytes before the 0xD8 marker
@@ -444,8 +444,8 @@ DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& 
            ": image file of ", bytes.size(), " bytes is too large to decode");
   const ImageFormat format = sniff_image_format(bytes);
   LB_CHECK(format != ImageFormat::kOther, source, ": cannot decode image (not a JPEG, PNG or BMP file)");
-  check_jpeg_huffman_tables(bytes, source);
-  check_png_chunk_lengths(bytes, source);
+  if (format == ImageFormat::kJpeg) check_jpeg_huffman_tables(bytes, source);
+  if (format == ImageFormat::kPng) check_png_chunk_lengths(bytes, source);
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, comp = 0;
   LB_CHECK(stbi_info_from_memory(bytes.data(), size, &w, &h, &comp), source,
