@@ -57,14 +57,18 @@ thread_local BatchShard g_shard_value;
 
 }  // namespace
 
-void Collective::allreduce_sum(float* data, int64_t n, CommKind kind) {
+template <class T>
+void Collective::timed_allreduce_sum(T* data, int64_t n, CommKind kind) {
   if (size() == 1) return;
   timed(times_[static_cast<int>(kind)], [&] { do_allreduce_sum(data, n); });
 }
 
+void Collective::allreduce_sum(float* data, int64_t n, CommKind kind) {
+  timed_allreduce_sum(data, n, kind);
+}
+
 void Collective::allreduce_sum(double* data, int64_t n, CommKind kind) {
-  if (size() == 1) return;
-  timed(times_[static_cast<int>(kind)], [&] { do_allreduce_sum(data, n); });
+  timed_allreduce_sum(data, n, kind);
 }
 
 std::vector<uint64_t> Collective::allgather(uint64_t value) {
@@ -74,20 +78,23 @@ std::vector<uint64_t> Collective::allgather(uint64_t value) {
   return out;
 }
 
-void Collective::allgather(const float* mine, float* all, const std::vector<int64_t>& counts,
-                           CommKind kind) {
+template <class T>
+void Collective::timed_allgather(const T* mine, T* all, const std::vector<int64_t>& counts,
+                                 CommKind kind) {
   LB_CHECK(int64_t(counts.size()) == size(), "allgather: ", counts.size(), " counts for ", size(),
            " processes");
   if (size() == 1) return do_allgather(mine, all, counts);
   timed(times_[static_cast<int>(kind)], [&] { do_allgather(mine, all, counts); });
 }
 
+void Collective::allgather(const float* mine, float* all, const std::vector<int64_t>& counts,
+                           CommKind kind) {
+  timed_allgather(mine, all, counts, kind);
+}
+
 void Collective::allgather(const double* mine, double* all, const std::vector<int64_t>& counts,
                            CommKind kind) {
-  LB_CHECK(int64_t(counts.size()) == size(), "allgather: ", counts.size(), " counts for ", size(),
-           " processes");
-  if (size() == 1) return do_allgather(mine, all, counts);
-  timed(times_[static_cast<int>(kind)], [&] { do_allgather(mine, all, counts); });
+  timed_allgather(mine, all, counts, kind);
 }
 
 Collective& collective() { return *installed(); }

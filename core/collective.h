@@ -68,6 +68,11 @@ class Collective {
   virtual void do_allgather(const double* mine, double* all, const std::vector<int64_t>& counts) = 0;
 
  private:
+  // The float and double entry points share these (defined and instantiated in collective.cpp).
+  template <class T>
+  void timed_allreduce_sum(T* data, int64_t n, CommKind kind);
+  template <class T>
+  void timed_allgather(const T* mine, T* all, const std::vector<int64_t>& counts, CommKind kind);
   CommTime times_[3];
 };
 

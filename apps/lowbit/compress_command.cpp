@@ -10,7 +10,6 @@
 #include "experiment/progress.h"
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
-#include "core/collective.h"
 
 namespace lowbit::cli {
 
@@ -23,8 +22,6 @@ struct CompressArgs {
 };
 
 void run_compress(const CompressArgs& args) {
-  // Started by mpirun -np N: every copy would run the whole pipeline into the same folder.
-  require_one_process("lowbit compress");
   nlohmann::json raw = load_json_file(args.config);
   for (const std::string& s : args.sets) apply_override(raw, s);
   CompressConfig cfg;

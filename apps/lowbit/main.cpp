@@ -7,6 +7,7 @@
 #include "apps/lowbit/commands.h"
 #include "core/blas_setup.h"
 #include "core/check.h"
+#include "core/collective.h"
 #include "core/heap.h"
 #include "core/json_args.h"
 
@@ -25,6 +26,10 @@ int unknown_command(const CLI::App& app, const std::string& name) {
   std::cerr << "\ncommands: " << all << " (lowbit --help)\n";
   return 1;
 }
+
+// Only training divides its work between MPI processes; started by mpirun -np N, any other
+// command would run N times over into the same files, so every copy refuses at once.
+bool runs_on_several_processes(const std::string& command) { return command == "train"; }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +51,8 @@ int main(int argc, char** argv) {
                                         }).empty())
     return unknown_command(app, argv[1]);
   try {
+    if (argc > 1 && argv[1][0] != '-' && !runs_on_several_processes(argv[1]))
+      lowbit::require_one_process(std::string("lowbit ") + argv[1]);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

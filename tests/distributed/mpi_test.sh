@@ -9,7 +9,8 @@
 #                                  train.shards=1 is the plain one-process run
 #   mpi_test.sh LOWBIT stochastic  stochastic activation and weight quantizers: N = 2 and 3
 #                                  against N = 1 (draws keyed by the global sample)
-#   mpi_test.sh LOWBIT compress    mpirun -np 2 lowbit compress fails at once, writes nothing
+#   mpi_test.sh LOWBIT compress    mpirun -np 2 lowbit compress (and every other command but
+#                                  train) fails at once, writes nothing
 #
 # Runs from the source root (data/mnist needed) on tests/distributed/tiny_mnist.json: 1,000
 # training images, conv + batch norm + dropout, 2 epochs of 10 steps (tiny_stochastic.json:
@@ -150,6 +151,15 @@ compress)
     fail "compress under mpirun not explained: $(tail -5 "$TMP/compress.log")"
   [ ! -e "$TMP/compress" ] || fail "compress under mpirun wrote $TMP/compress"
   echo "compress under mpirun: refused"
+  # So does every other command but train (apps/lowbit/main.cpp), before reading its arguments.
+  for cmd in eval export bench study table tnn-convert; do
+    timeout 60 mpirun --oversubscribe -np 2 "$LOWBIT" $cmd "$TMP/none" > "$TMP/$cmd.log" 2>&1
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "$cmd under mpirun: status $rc"
+    grep -q "lowbit $cmd runs in one process, but was started as one of 2 MPI processes" "$TMP/$cmd.log" ||
+      fail "$cmd under mpirun not explained: $(tail -5 "$TMP/$cmd.log")"
+  done
+  echo "eval, export, bench, study, table, tnn-convert under mpirun: refused"
   ;;
 *) fail "unknown test $WHAT" ;;
 esac
