@@ -5,7 +5,6 @@
 // alternating. What A is, by --compare:
 //   input_grad  the plain algorithms: col2im input gradient, relu after batch norm
 //   weight_grad the weight gradient as g · colsᵀ (ConvWeightGrad::Direct), the rest default
-//   product     w · cols by im2col + OpenBLAS instead of the panel kernel (ConvProduct::Blas)
 //   im2col      im2col segment by segment (Im2colRows::Segments), everything else the default
 // --forward times the forward pass only (evaluation), no backward.
 //
@@ -70,8 +69,6 @@ void use_variant(bool b) {
                                                               : kernels::ConvWeightGrad::Auto);
   kernels::set_im2col_rows(a && compare == "im2col" ? kernels::Im2colRows::Segments
                                                     : kernels::Im2colRows::Auto);
-  kernels::set_conv_product(a && compare == "product" ? kernels::ConvProduct::Blas
-                                                      : kernels::ConvProduct::Auto);
 }
 
 // Separate functions so that callgrind attributes each variant's instructions to its own name.
@@ -103,10 +100,9 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--layer")) only = argv[++i];
     else if (!std::strcmp(argv[i], "--compare")) {
       compare = argv[++i];
-      if (compare != "input_grad" && compare != "weight_grad" && compare != "im2col" &&
-          compare != "product") {
+      if (compare != "input_grad" && compare != "weight_grad" && compare != "im2col") {
         std::cerr << "conv_ab: --compare " << compare
-                  << ": expected input_grad, weight_grad, im2col or product\n";
+                  << ": expected input_grad, weight_grad or im2col\n";
         return 2;
       }
     }

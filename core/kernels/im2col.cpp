@@ -69,17 +69,17 @@ std::atomic<Im2colRows> rows_algo{Im2colRows::Auto};
 // 1.14x per conv block (bench/conv_ab): two masked 16-lane chunks per 32-wide segment, with
 // their mask arithmetic, cost more than a plain copy.
 void same_width_row(const float* plane, const ConvGeom& g, int64_t kh, int64_t shift,
-                    ColRange cr, int64_t oh0, int64_t oh1, float* dst) {
+                    ColRange cr, int64_t OH, float* dst) {
   const int64_t W = g.W, HW = g.H * g.W;
   // Output rows whose input row ih = oh − pad + kh lies inside [0, H).
-  const int64_t lo = std::clamp<int64_t>(g.pad - kh, oh0, oh1),
-                hi = std::clamp<int64_t>(g.H + g.pad - kh, lo, oh1);
-  std::fill(dst, dst + (lo - oh0) * W, 0.f);
-  std::fill(dst + (hi - oh0) * W, dst + (oh1 - oh0) * W, 0.f);
+  const int64_t lo = std::clamp<int64_t>(g.pad - kh, 0, OH),
+                hi = std::clamp<int64_t>(g.H + g.pad - kh, lo, OH);
+  std::fill(dst, dst + lo * W, 0.f);
+  std::fill(dst + hi * W, dst + OH * W, 0.f);
   if (lo == hi) return;
-  // dst[(oh − oh0)·W + ow] = plane[(oh − pad + kh)·W + ow + shift]: source indices [a, b),
-  // clipped to the plane (the clipped ends are border columns, zeroed below).
-  float* out = dst + (lo - oh0) * W;
+  // dst[oh·W + ow] = plane[(oh − pad + kh)·W + ow + shift]: source indices [a, b), clipped to
+  // the plane (the clipped ends are border columns, zeroed below).
+  float* out = dst + lo * W;
   const int64_t a = (lo - g.pad + kh) * W + shift, b = a + (hi - lo) * W;
   const int64_t ca = std::max<int64_t>(a, 0), cb = std::min(b, HW);
   std::copy(plane + ca, plane + cb, out + (ca - a));
@@ -103,10 +103,8 @@ ConvGeom ConvGeom::make(int64_t C, int64_t H, int64_t W, int64_t KH, int64_t KW,
   return g;
 }
 
-namespace {
-void im2col_impl(const float* x, const ConvGeom& g, float* cols, int64_t ld, int64_t r0,
-                 int64_t r1, int64_t oh0, int64_t oh1) {
-  const int64_t OW = g.OW, s = g.stride;
+void im2col(const float* x, const ConvGeom& g, float* cols, int64_t ld, int64_t r0, int64_t r1) {
+  const int64_t OH = g.OH, OW = g.OW, s = g.stride;
   const bool whole_rows = s == 1 && OW == g.W && OW > 16 && im2col_rows() == Im2colRows::Auto;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t c = r / (g.KH * g.KW), kh = (r / g.KW) % g.KH, kw = r % g.KW;
@@ -115,13 +113,13 @@ void im2col_impl(const float* x, const ConvGeom& g, float* cols, int64_t ld, int
     const float* plane = x + c * g.H * g.W;
     float* dst = cols + r * ld;
     if (whole_rows) {
-      same_width_row(plane, g, kh, shift, cr, oh0, oh1, dst);
+      same_width_row(plane, g, kh, shift, cr, OH, dst);
       continue;
     }
 #if defined(__AVX512F__)
     if (s == 1 && OW <= 16) {  // one chunk per segment: masks fixed for the whole row
       const __mmask16 store = lane_mask(0, OW, 0), valid = lane_mask(cr.lo, cr.hi, 0);
-      for (int64_t oh = oh0; oh < oh1; ++oh, dst += OW) {
+      for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
         const int64_t ih = oh - g.pad + kh;
         const __mmask16 m = ih >= 0 && ih < g.H ? valid : 0;
         _mm512_mask_storeu_ps(dst, store,
@@ -130,7 +128,7 @@ void im2col_impl(const float* x, const ConvGeom& g, float* cols, int64_t ld, int
       continue;
     }
     if (s == 1) {
-      for (int64_t oh = oh0; oh < oh1; ++oh, dst += OW) {
+      for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
         const int64_t ih = oh - g.pad + kh;
         const bool inside = ih >= 0 && ih < g.H;
         gather_segment_s1(plane + (inside ? ih * g.W : 0), shift, inside ? cr.lo : 0,
@@ -139,7 +137,7 @@ void im2col_impl(const float* x, const ConvGeom& g, float* cols, int64_t ld, int
       continue;
     }
 #endif
-    for (int64_t oh = oh0; oh < oh1; ++oh, dst += OW) {
+    for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
       const int64_t ih = oh * s - g.pad + kh;
       if (ih < 0 || ih >= g.H) {
         std::fill(dst, dst + OW, 0.f);
@@ -155,16 +153,6 @@ void im2col_impl(const float* x, const ConvGeom& g, float* cols, int64_t ld, int
       for (int64_t ow = cr.hi; ow < OW; ++ow) dst[ow] = 0.f;
     }
   }
-}
-}  // namespace
-
-void im2col(const float* x, const ConvGeom& g, float* cols, int64_t ld, int64_t r0, int64_t r1) {
-  im2col_impl(x, g, cols, ld, r0, r1, 0, g.OH);
-}
-
-void im2col_rows(const float* x, const ConvGeom& g, float* cols, int64_t ld, int64_t oh0,
-                 int64_t oh1) {
-  im2col_impl(x, g, cols, ld, 0, g.col_rows(), oh0, oh1);
 }
 
 void col2im(const float* cols, const ConvGeom& g, int64_t ld, float* x, int64_t c0, int64_t c1) {

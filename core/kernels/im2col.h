@@ -33,11 +33,6 @@ inline void im2col(const float* x, const ConvGeom& g, float* cols, int64_t ld) {
   im2col(x, g, cols, ld, 0, g.col_rows());
 }
 
-/// The columns of output rows [oh0, oh1) only, from column 0: the (C·KH·KW, (oh1 − oh0)·OW)
-/// block of cols, row stride ld (the panels of core/kernels/conv_panels.h).
-void im2col_rows(const float* x, const ConvGeom& g, float* cols, int64_t ld, int64_t oh0,
-                 int64_t oh1);
-
 /// The adjoint of im2col: channels [c0, c1) of x (C, H, W) are overwritten with the sum of
 /// the cols entries (row stride `ld`) that im2col would have read from each pixel (padding
 /// entries dropped).
