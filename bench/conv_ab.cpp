@@ -5,6 +5,7 @@
 // alternating. What A is, by --compare:
 //   input_grad  the plain algorithms: col2im input gradient, relu after batch norm
 //   weight_grad the weight gradient as g · colsᵀ (ConvWeightGrad::Direct), the rest default
+//   product     w · cols by im2col + OpenBLAS instead of the panel kernel (ConvProduct::Blas)
 //   im2col      im2col segment by segment (Im2colRows::Segments), everything else the default
 // --forward times the forward pass only (evaluation), no backward.
 //
@@ -31,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blas_setup.h"
 #include "core/core.h"
 #include "core/heap.h"
 #include "core/kernels/conv_algo.h"
@@ -69,6 +71,8 @@ void use_variant(bool b) {
                                                               : kernels::ConvWeightGrad::Auto);
   kernels::set_im2col_rows(a && compare == "im2col" ? kernels::Im2colRows::Segments
                                                     : kernels::Im2colRows::Auto);
+  kernels::set_conv_product(a && compare == "product" ? kernels::ConvProduct::Blas
+                                                      : kernels::ConvProduct::Auto);
 }
 
 // Separate functions so that callgrind attributes each variant's instructions to its own name.
@@ -86,6 +90,9 @@ __attribute__((noinline)) void variant_b(Step& step) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the lowbit command does (may re-execute): above all OMP_WAIT_POLICY=PASSIVE, without
+  // which idle OpenMP threads spin and --cpu would count their spinning.
+  lowbit::prepare_compute_runtime(argv);
   keep_freed_memory();
   int reps = 20;
   int64_t batch = 100;
@@ -100,9 +107,10 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--layer")) only = argv[++i];
     else if (!std::strcmp(argv[i], "--compare")) {
       compare = argv[++i];
-      if (compare != "input_grad" && compare != "weight_grad" && compare != "im2col") {
+      if (compare != "input_grad" && compare != "weight_grad" && compare != "im2col" &&
+          compare != "product") {
         std::cerr << "conv_ab: --compare " << compare
-                  << ": expected input_grad, weight_grad or im2col\n";
+                  << ": expected input_grad, weight_grad, im2col or product\n";
         return 2;
       }
     }

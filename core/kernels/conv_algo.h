@@ -14,6 +14,15 @@ enum class ConvInputGrad {
 void set_conv_input_grad(ConvInputGrad algo);
 ConvInputGrad conv_input_grad();
 
+/// The products w · cols of the forward pass and of the correlation input gradient.
+enum class ConvProduct {
+  Auto,  ///< core/kernels/conv_panels.h where it applies, otherwise OpenBLAS
+  Blas,  ///< always im2col + OpenBLAS sgemm
+};
+
+void set_conv_product(ConvProduct algo);
+ConvProduct conv_product();
+
 /// The weight gradient, the same dot products over the batch's output pixels either way.
 enum class ConvWeightGrad {
   Auto,    ///< gwᵀ (CKK, OC) = cols · gᵀ, transposed into gw at the end of each chunk

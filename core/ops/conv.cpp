@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "core/kernels/conv_algo.h"
+#include "core/kernels/conv_panels.h"
 #include "core/kernels/gemm.h"
 #include "core/kernels/im2col.h"
 #include "core/parallel.h"
@@ -36,6 +37,10 @@
 //   col2im's (∝ OH·OW), i.e. for "same" padding; a valid convolution (LeNet's p = 0, whose
 //   correlation would multiply mostly padding zeros) keeps col2im.
 //
+// Small feature maps (one image's output narrower than kTargetCols): the forward product and
+// the correlation input gradient run on core/kernels/conv_panels.h (im2col panels in the
+// micro-kernel's layout, straight into NCHW) instead of grouped images + OpenBLAS + scatter.
+//
 // Weight gradient: gw (OC, CKK) = Σ g · colsᵀ over the chunk's images. It is computed as its
 // transpose, gwᵀ (CKK, OC) = cols · gᵀ, and transposed once per chunk (OC·CKK floats): the
 // same dot products over the L output pixels, with cols (CKK·L floats, the large operand) as
@@ -52,7 +57,10 @@ namespace kernels {
 namespace {
 std::atomic<ConvInputGrad> input_grad_algo{ConvInputGrad::Auto};
 std::atomic<ConvWeightGrad> weight_grad_algo{ConvWeightGrad::Auto};
+std::atomic<ConvProduct> product_algo{ConvProduct::Auto};
 }
+void set_conv_product(ConvProduct algo) { product_algo = algo; }
+ConvProduct conv_product() { return product_algo; }
 void set_conv_input_grad(ConvInputGrad algo) { input_grad_algo = algo; }
 ConvInputGrad conv_input_grad() { return input_grad_algo; }
 void set_conv_weight_grad(ConvWeightGrad algo) { weight_grad_algo = algo; }
@@ -97,6 +105,16 @@ void for_each_chunk(int64_t T, int64_t n, int64_t cost_per_image, Fn&& fn) {
 
 std::unique_ptr<float[]> scratch(int64_t n) {
   return std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n));
+}
+
+/// Whether the products w · cols of a convolution with T chunks go through the panel kernel.
+/// Small feature maps only (one image's output narrower than kTargetCols, where OpenBLAS
+/// would need several images per GEMM; see core/kernels/conv_panels.h for the measurements).
+/// The kernel runs on one thread per image: with a single chunk, only when there is one
+/// thread (otherwise OpenBLAS and the split im2col use them all).
+bool uses_panels(const ConvGeom& g, int64_t OC, int64_t T) {
+  return kernels::conv_product() == kernels::ConvProduct::Auto && g.col_cols() < kTargetCols &&
+         kernels::conv_panels_apply(g, OC) && (T > 1 || num_threads() == 1);
 }
 
 /// im2col of image x into columns [j·P, (j+1)·P) of cols (row stride L). Split over rows
@@ -185,7 +203,20 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
     const float* bp = b.defined() ? b.data().data() : nullptr;
     float* yp = y.data();
     const int64_t T = num_chunks(N), img = g.image_size();
+    const bool panels = uses_panels(g, OC, T);
+    const auto packed_w = panels ? kernels::conv_panels_pack_weights(wp, OC, CKK) : nullptr;
     for_each_chunk(T, N, OC * CKK * P, [&](int64_t, int64_t n0, int64_t n1) {
+      if (panels) {
+        Tensor buf = Tensor::empty({kernels::conv_panels_scratch(g)});  // 64-byte aligned
+        for (int64_t n = n0; n < n1; ++n) {
+          float* yn = yp + n * OC * P;
+          kernels::conv_panels_image(xp + n * img, g, packed_w.get(), OC, buf.data(), yn);
+          if (bp)
+            for (int64_t oc = 0; oc < OC; ++oc)
+              for (int64_t q = 0; q < P; ++q) yn[oc * P + q] += bp[oc];
+        }
+        return;
+      }
       const int64_t G = images_per_gemm(g, n1 - n0);
       auto cols = G == 1 && g.is_identity() ? nullptr : scratch(CKK * G * P);
       auto ybuf = G > 1 ? scratch(OC * G * P) : nullptr;
@@ -230,6 +261,9 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
         const float* gp = gy.data();
         const int64_t img = g.image_size();
         const auto wt = correlate ? flipped_transposed(wp, OC, g.C, g.KH, g.KW) : nullptr;
+        const bool corr_panels = correlate && uses_panels(gt, g.C, T);
+        const auto packed_wt =
+            corr_panels ? kernels::conv_panels_pack_weights(wt.get(), g.C, gt.col_rows()) : nullptr;
         for_each_chunk(T, N, 2 * OC * CKK * P, [&](int64_t t, int64_t n0, int64_t n1) {
           if (need_w || need_x || need_b) {
             const int64_t G = images_per_gemm(g, n1 - n0);
@@ -286,7 +320,12 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
               for (int64_t oc = 0; oc < OC; ++oc)
                 for (int64_t k = 0; k < CKK; ++k) gw[oc * CKK + k] = gwt[k * OC + oc];
           }
-          if (correlate) {  // grad_input = w̃ · im2col(g): (C, OC·KH·KW)·(OC·KH·KW, L)
+          if (corr_panels) {  // grad_input = w̃ · im2col(g) by the panel kernel, image by image
+            Tensor buf = Tensor::empty({kernels::conv_panels_scratch(gt)});  // 64-byte aligned
+            for (int64_t n = n0; n < n1; ++n)
+              kernels::conv_panels_image(gp + n * OC * P, gt, packed_wt.get(), g.C, buf.data(),
+                                         gx.data() + n * img);
+          } else if (correlate) {  // grad_input = w̃ · im2col(g): (C, OC·KH·KW)·(OC·KH·KW, L)
             const int64_t Gx = images_per_gemm(gt, n1 - n0), Px = gt.col_cols(), Kx = gt.col_rows();
             auto tcols = Gx == 1 && gt.is_identity() ? nullptr : scratch(Kx * Gx * Px);
             auto xbuf = Gx > 1 ? scratch(g.C * Gx * Px) : nullptr;

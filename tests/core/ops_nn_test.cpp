@@ -358,6 +358,54 @@ TEST_CASE("conv2d: weight gradient as cols · gᵀ equals g · colsᵀ and a dir
   }
 }
 
+TEST_CASE("conv2d: the panel kernel equals im2col + OpenBLAS and a direct loop") {
+  // Small stride-1 feature maps whose rows tile 32-pixel panels, with output channels in
+  // multiples of 8, take the forward product and the correlation input gradient through
+  // core/kernels/conv_panels.h (on AVX-512 builds); ConvProduct::Blas is im2col + OpenBLAS.
+  Rng rng(9);
+  struct Case {
+    Shape x, w;
+    int64_t padding;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{3, 5, 8, 8}, {8, 5, 3, 3}, 1, false},      // VGG-small's 8×8 layers, small
+      {{4, 3, 4, 8}, {16, 3, 3, 3}, 1, true},      // OH = 4: one panel of four rows, bias
+      {{2, 7, 2, 16}, {24, 7, 3, 3}, 1, false},    // OW = 16: two rows per panel
+      {{2, 2, 1, 32}, {8, 2, 3, 3}, 1, true},      // OW = 32, a single output row
+      {{3, 4, 8, 8}, {8, 4, 5, 5}, 2, false},      // K = 5, two border columns
+      {{2, 9, 8, 8}, {8, 9, 1, 1}, 0, true},       // 1x1
+      {{3, 6, 12, 12}, {16, 6, 5, 5}, 0, true},    // LeNet-5's second layer: valid conv
+      {{2, 3, 10, 8}, {8, 3, 5, 3}, 1, false},     // non-square kernel: OH = 8, OW = 8
+      {{5, 16, 8, 8}, {32, 16, 3, 3}, 1, false},   // chunks on two threads, several tiles
+      {{2, 3, 8, 8}, {12, 3, 3, 3}, 1, false},     // OC = 12: not a multiple of 8, OpenBLAS
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.w));
+    CAPTURE(c.padding);
+    const Tensor x0 = rand(c.x, rng), w0 = rand(c.w, rng);
+    const Tensor b0 = c.bias ? rand({c.w[0]}, rng) : Tensor();
+    const int64_t OH = c.x[2] + 2 * c.padding - c.w[2] + 1, OW = c.x[3] + 2 * c.padding - c.w[3] + 1;
+    const Tensor seed = rand({c.x[0], c.w[0], OH, OW}, rng);
+    auto run = [&](kernels::ConvProduct algo) {
+      kernels::set_conv_product(algo);
+      Var x(x0, true), w(w0, true), b = c.bias ? Var(b0, true) : Var();
+      Var y = conv2d(x, w, b, {1, c.padding});
+      y.backward(seed);
+      kernels::set_conv_product(kernels::ConvProduct::Auto);
+      return std::tuple(y.data(), x.grad(), w.grad());
+    };
+    const auto [y, gx, gw] = run(kernels::ConvProduct::Auto);
+    const auto [y_blas, gx_blas, gw_blas] = run(kernels::ConvProduct::Blas);
+    CHECK(allclose(y, y_blas, 1e-5f, 1e-5f));
+    CHECK(allclose(gx, gx_blas, 1e-5f, 1e-5f));
+    CHECK(allclose(gw, gw_blas, 0.f, 0.f));  // the weight gradient does not use the kernel
+    CHECK(allclose(y, naive_conv2d(x0, w0, b0, 1, c.padding), 1e-4f, 1e-5f));
+    CHECK(allclose(gx, naive_conv2d_input_grad(x0, w0, seed, 1, c.padding), 1e-4f, 1e-5f));
+  }
+}
+
 TEST_CASE("im2col: whole-row copies equal the segment loop, and conv2d through them a direct loop") {
   // Stride-1 im2col with output as wide as the input and wider than 16 copies each cols row
   // as one run of the plane and zeroes the border columns (core/kernels/im2col.cpp);
