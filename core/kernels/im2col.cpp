@@ -78,11 +78,12 @@ void same_width_row(const float* plane, const ConvGeom& g, int64_t kh, int64_t s
   std::fill(dst + hi * W, dst + OH * W, 0.f);
   if (lo == hi) return;
   // dst[oh·W + ow] = plane[(oh − pad + kh)·W + ow + shift]: source indices [a, b), clipped to
-  // the plane (the clipped ends are border columns, zeroed below).
+  // the plane (the clipped ends are border columns, zeroed below; with padding wider than the
+  // image, |shift| >= W, nothing may be left).
   float* out = dst + lo * W;
   const int64_t a = (lo - g.pad + kh) * W + shift, b = a + (hi - lo) * W;
   const int64_t ca = std::max<int64_t>(a, 0), cb = std::min(b, HW);
-  std::copy(plane + ca, plane + cb, out + (ca - a));
+  if (ca < cb) std::copy(plane + ca, plane + cb, out + (ca - a));
   for (int64_t oh = lo; oh < hi; ++oh, out += W) {
     for (int64_t ow = 0; ow < cr.lo; ++ow) out[ow] = 0.f;
     for (int64_t ow = cr.hi; ow < W; ++ow) out[ow] = 0.f;

@@ -423,6 +423,8 @@ TEST_CASE("im2col: whole-row copies equal the segment loop, and conv2d through t
       {3, 4, 21, 1, 3, 1},    // KH = 1 with pad 1: OH = H + 2, rows of zeros top and bottom
       {2, 3, 18, 5, 3, 1},    // KH = 5 with pad 1: OH = H − 2
       {2, 2, 16, 3, 3, 1},    // W = 16: stays on the segment loop (both variants equal)
+      {1, 1, 17, 1, 41, 20},  // padding wider than the image: |shift| >= W, rows all zeros
+      {2, 2, 18, 3, 37, 18},  // the same with several rows
   };
   for (const Case& c : cases) {
     CAPTURE(c.C);
