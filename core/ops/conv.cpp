@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "core/kernels/conv_algo.h"
+#include "core/kernels/conv_panels.h"
 #include "core/kernels/gemm.h"
 #include "core/kernels/im2col.h"
 #include "core/parallel.h"
@@ -35,15 +36,35 @@
 //   the (C, H·W) input gradient directly. Chosen when its MACs (∝ H·W) are not larger than
 //   col2im's (∝ OH·OW), i.e. for "same" padding; a valid convolution (LeNet's p = 0, whose
 //   correlation would multiply mostly padding zeros) keeps col2im.
+//
+// Small feature maps (one image's output narrower than kTargetCols): the forward product and
+// the correlation input gradient run on core/kernels/conv_panels.h (im2col panels in the
+// micro-kernel's layout, straight into NCHW) instead of grouped images + OpenBLAS + scatter.
+//
+// Weight gradient: gw (OC, CKK) = Σ g · colsᵀ over the chunk's images. It is computed as its
+// transpose, gwᵀ (CKK, OC) = cols · gᵀ, and transposed once per chunk (OC·CKK floats): the
+// same dot products over the L output pixels, with cols (CKK·L floats, the large operand) as
+// the product's left operand, which OpenBLAS packs at less cost (its packing copies took a
+// visibly smaller share of a VGG-small step in perf). Measured in one process, alternating
+// (bench/conv_ab --compare weight_grad, 1 thread, CPU time): conv → batch norm → relu of
+// VGG-small's 32×32 layer 1.16x faster, all VGG-small and LeNet layers together 1.07x.
+// OpenBLAS sums the dot products in a different order for the two shapes: the gradients
+// agree up to rounding, not bit for bit.
 
 namespace lowbit {
 
 namespace kernels {
 namespace {
 std::atomic<ConvInputGrad> input_grad_algo{ConvInputGrad::Auto};
+std::atomic<ConvWeightGrad> weight_grad_algo{ConvWeightGrad::Auto};
+std::atomic<ConvProduct> product_algo{ConvProduct::Auto};
 }
+void set_conv_product(ConvProduct algo) { product_algo = algo; }
+ConvProduct conv_product() { return product_algo; }
 void set_conv_input_grad(ConvInputGrad algo) { input_grad_algo = algo; }
 ConvInputGrad conv_input_grad() { return input_grad_algo; }
+void set_conv_weight_grad(ConvWeightGrad algo) { weight_grad_algo = algo; }
+ConvWeightGrad conv_weight_grad() { return weight_grad_algo; }
 }  // namespace kernels
 
 namespace {
@@ -84,6 +105,16 @@ void for_each_chunk(int64_t T, int64_t n, int64_t cost_per_image, Fn&& fn) {
 
 std::unique_ptr<float[]> scratch(int64_t n) {
   return std::make_unique_for_overwrite<float[]>(static_cast<size_t>(n));
+}
+
+/// Whether the products w · cols of a convolution with T chunks go through the panel kernel.
+/// Small feature maps only (one image's output narrower than kTargetCols, where OpenBLAS
+/// would need several images per GEMM; see core/kernels/conv_panels.h for the measurements).
+/// The kernel runs on one thread per image: with a single chunk, only when there is one
+/// thread (otherwise OpenBLAS and the split im2col use them all).
+bool uses_panels(const ConvGeom& g, int64_t OC, int64_t T) {
+  return kernels::conv_product() == kernels::ConvProduct::Auto && g.col_cols() < kTargetCols &&
+         kernels::conv_panels_apply(g, OC) && (T > 1 || num_threads() == 1);
 }
 
 /// im2col of image x into columns [j·P, (j+1)·P) of cols (row stride L). Split over rows
@@ -172,7 +203,20 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
     const float* bp = b.defined() ? b.data().data() : nullptr;
     float* yp = y.data();
     const int64_t T = num_chunks(N), img = g.image_size();
+    const bool panels = uses_panels(g, OC, T);
+    const auto packed_w = panels ? kernels::conv_panels_pack_weights(wp, OC, CKK) : nullptr;
     for_each_chunk(T, N, OC * CKK * P, [&](int64_t, int64_t n0, int64_t n1) {
+      if (panels) {
+        Tensor buf = Tensor::empty({kernels::conv_panels_scratch(g)});  // 64-byte aligned
+        for (int64_t n = n0; n < n1; ++n) {
+          float* yn = yp + n * OC * P;
+          kernels::conv_panels_image(xp + n * img, g, packed_w.get(), OC, buf.data(), yn);
+          if (bp)
+            for (int64_t oc = 0; oc < OC; ++oc)
+              for (int64_t q = 0; q < P; ++q) yn[oc * P + q] += bp[oc];
+        }
+        return;
+      }
       const int64_t G = images_per_gemm(g, n1 - n0);
       auto cols = G == 1 && g.is_identity() ? nullptr : scratch(CKK * G * P);
       auto ybuf = G > 1 ? scratch(OC * G * P) : nullptr;
@@ -217,6 +261,9 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
         const float* gp = gy.data();
         const int64_t img = g.image_size();
         const auto wt = correlate ? flipped_transposed(wp, OC, g.C, g.KH, g.KW) : nullptr;
+        const bool corr_panels = correlate && uses_panels(gt, g.C, T);
+        const auto packed_wt =
+            corr_panels ? kernels::conv_panels_pack_weights(wt.get(), g.C, gt.col_rows()) : nullptr;
         for_each_chunk(T, N, 2 * OC * CKK * P, [&](int64_t t, int64_t n0, int64_t n1) {
           if (need_w || need_x || need_b) {
             const int64_t G = images_per_gemm(g, n1 - n0);
@@ -225,6 +272,10 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
             auto gcols = need_x && !plain ? scratch(CKK * G * P) : nullptr;
             auto gbuf = G > 1 ? scratch(OC * G * P) : nullptr;
             float* gw = need_w ? gw_parts.data() + t * OC * CKK : nullptr;
+            // Weight gradient transposed (see the top of the file): gwt (CKK, OC).
+            const bool transposed =
+                need_w && kernels::conv_weight_grad() == kernels::ConvWeightGrad::Auto;
+            auto gwt = transposed ? scratch(CKK * OC) : nullptr;
             for (int64_t nb = n0; nb < n1; nb += G) {
               const int64_t gs = std::min(G, n1 - nb), L = gs * P;
               // gsrc: (OC, L), the output gradients of the gs images side by side.
@@ -235,12 +286,16 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
                     std::copy_n(gp + ((nb + j) * OC + oc) * P, P, gbuf.get() + oc * L + j * P);
                 gsrc = gbuf.get();
               }
-              if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK)
+              if (need_w) {  // grad_weight += g · colsᵀ: (OC, L)·(L, CKK), or its transpose
                 if (cols)
                   for (int64_t j = 0; j < gs; ++j)
                     im2col_image(xp + (nb + j) * img, g, cols.get() + j * P, L, T == 1);
-                kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc,
-                               cols ? cols.get() : xp + nb * img, nb == n0 ? 0.f : 1.f, gw);
+                const float* B = cols ? cols.get() : xp + nb * img;
+                const float beta = nb == n0 ? 0.f : 1.f;
+                if (transposed)
+                  kernels::sgemm(Trans::No, Trans::Yes, CKK, OC, L, 1.f, B, gsrc, beta, gwt.get());
+                else
+                  kernels::sgemm(Trans::No, Trans::Yes, OC, CKK, L, 1.f, gsrc, B, beta, gw);
               }
               if (need_x) {  // grad_input = col2im(wᵀ · g): (CKK, OC)·(OC, L)
                 float* gxn = gx.data() + nb * img;
@@ -261,8 +316,16 @@ Var conv2d(const Var& x, const Var& w, const Var& b, Conv2dArgs args) {
                 }
               }
             }
+            if (transposed && n1 > n0)  // (an empty chunk keeps gw_parts' zeros, N = 0)
+              for (int64_t oc = 0; oc < OC; ++oc)
+                for (int64_t k = 0; k < CKK; ++k) gw[oc * CKK + k] = gwt[k * OC + oc];
           }
-          if (correlate) {  // grad_input = w̃ · im2col(g): (C, OC·KH·KW)·(OC·KH·KW, L)
+          if (corr_panels) {  // grad_input = w̃ · im2col(g) by the panel kernel, image by image
+            Tensor buf = Tensor::empty({kernels::conv_panels_scratch(gt)});  // 64-byte aligned
+            for (int64_t n = n0; n < n1; ++n)
+              kernels::conv_panels_image(gp + n * OC * P, gt, packed_wt.get(), g.C, buf.data(),
+                                         gx.data() + n * img);
+          } else if (correlate) {  // grad_input = w̃ · im2col(g): (C, OC·KH·KW)·(OC·KH·KW, L)
             const int64_t Gx = images_per_gemm(gt, n1 - n0), Px = gt.col_cols(), Kx = gt.col_rows();
             auto tcols = Gx == 1 && gt.is_identity() ? nullptr : scratch(Kx * Gx * Px);
             auto xbuf = Gx > 1 ? scratch(g.C * Gx * Px) : nullptr;

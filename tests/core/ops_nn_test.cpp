@@ -12,6 +12,7 @@
 
 #include "core/core.h"
 #include "core/kernels/conv_algo.h"
+#include "core/kernels/im2col.h"
 #include "tests/support/gradcheck.h"
 
 using namespace lowbit;
@@ -300,6 +301,175 @@ TEST_CASE("conv2d: input gradient by correlation equals col2im's and a direct lo
     CHECK(allclose(gx_auto, naive_conv2d_input_grad(x0, w0, seed, 1, c.padding), 1e-4f, 1e-5f));
     CHECK(allclose(gw_auto, gw_col2im, 0.f, 0.f));  // bit-identical: not affected by the choice
   }
+}
+
+TEST_CASE("conv2d: weight gradient as cols · gᵀ equals g · colsᵀ and a direct loop") {
+  // ConvWeightGrad::Auto computes the transpose of the weight gradient and transposes it back
+  // (core/ops/conv.cpp); Direct is the plain product. The same dot products, but OpenBLAS
+  // sums them in a different order for the two shapes: equal up to float rounding.
+  Rng rng(8);
+  struct Case {
+    Shape x, w;
+    int64_t stride, padding;
+  };
+  const std::vector<Case> cases = {
+      {{1, 3, 7, 9}, {5, 3, 3, 3}, 1, 1},     // batch 1, odd channels, non-square input
+      {{3, 17, 6, 5}, {19, 17, 3, 3}, 1, 1},  // channels not a multiple of 16
+      {{5, 4, 4, 4}, {6, 4, 3, 3}, 1, 1},     // P = 16: several images per GEMM
+      {{4, 6, 3, 5}, {7, 6, 1, 1}, 1, 0},     // 1x1: x itself as cols
+      {{2, 3, 9, 8}, {4, 3, 3, 2}, 2, 1},     // stride 2, non-square kernel
+      {{8, 8, 16, 16}, {16, 8, 3, 3}, 1, 1},  // chunks on two threads
+      {{3, 5, 33, 33}, {9, 5, 3, 3}, 1, 1},   // whole-row im2col, one image per GEMM
+      {{0, 3, 5, 5}, {4, 3, 3, 3}, 1, 1},     // empty batch: zero gradient
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.w));
+    const Tensor x0 = rand(c.x, rng), w0 = rand(c.w, rng);
+    const int64_t OH = (c.x[2] + 2 * c.padding - c.w[2]) / c.stride + 1,
+                  OW = (c.x[3] + 2 * c.padding - c.w[3]) / c.stride + 1;
+    const Tensor seed = rand({c.x[0], c.w[0], OH, OW}, rng);
+    auto weight_grad = [&](kernels::ConvWeightGrad algo) {
+      kernels::set_conv_weight_grad(algo);
+      Var x(x0, true), w(w0, true), b(rand({c.w[0]}, rng), true);
+      conv2d(x, w, b, {c.stride, c.padding}).backward(seed);
+      kernels::set_conv_weight_grad(kernels::ConvWeightGrad::Auto);
+      return w.grad();
+    };
+    const Tensor gw = weight_grad(kernels::ConvWeightGrad::Auto);
+    CHECK(allclose(gw, weight_grad(kernels::ConvWeightGrad::Direct), 1e-5f, 1e-4f));
+    // Direct loop in double: gw[oc, c, kh, kw] = Σ seed[n, oc, oh, ow] · x[n, c, ih, iw].
+    Tensor want = Tensor::zeros(c.w);
+    for (int64_t oc = 0; oc < c.w[0]; ++oc)
+      for (int64_t ch = 0; ch < c.w[1]; ++ch)
+        for (int64_t kh = 0; kh < c.w[2]; ++kh)
+          for (int64_t kw = 0; kw < c.w[3]; ++kw) {
+            double acc = 0;
+            for (int64_t n = 0; n < c.x[0]; ++n)
+              for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                  const int64_t ih = oh * c.stride - c.padding + kh, iw = ow * c.stride - c.padding + kw;
+                  if (ih < 0 || ih >= c.x[2] || iw < 0 || iw >= c.x[3]) continue;
+                  acc += double(seed.at({n, oc, oh, ow})) * x0.at({n, ch, ih, iw});
+                }
+            want.at({oc, ch, kh, kw}) = static_cast<float>(acc);
+          }
+    CHECK(allclose(gw, want, 1e-4f, 1e-4f));
+  }
+}
+
+TEST_CASE("conv2d: the panel kernel equals im2col + OpenBLAS and a direct loop") {
+  // Small stride-1 feature maps whose rows tile 32-pixel panels, with output channels in
+  // multiples of 8, take the forward product and the correlation input gradient through
+  // core/kernels/conv_panels.h (on AVX-512 builds); ConvProduct::Blas is im2col + OpenBLAS.
+  Rng rng(9);
+  struct Case {
+    Shape x, w;
+    int64_t padding;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{3, 5, 8, 8}, {8, 5, 3, 3}, 1, false},      // VGG-small's 8×8 layers, small
+      {{4, 3, 4, 8}, {16, 3, 3, 3}, 1, true},      // OH = 4: one panel of four rows, bias
+      {{2, 7, 2, 16}, {24, 7, 3, 3}, 1, false},    // OW = 16: two rows per panel
+      {{2, 2, 1, 32}, {8, 2, 3, 3}, 1, true},      // OW = 32, a single output row
+      {{3, 4, 8, 8}, {8, 4, 5, 5}, 2, false},      // K = 5, two border columns
+      {{2, 9, 8, 8}, {8, 9, 1, 1}, 0, true},       // 1x1
+      {{3, 6, 12, 12}, {16, 6, 5, 5}, 0, true},    // LeNet-5's second layer: valid conv
+      {{2, 3, 10, 8}, {8, 3, 5, 3}, 1, false},     // non-square kernel: OH = 8, OW = 8
+      {{5, 16, 8, 8}, {32, 16, 3, 3}, 1, false},   // chunks on two threads, several tiles
+      {{2, 3, 8, 8}, {12, 3, 3, 3}, 1, false},     // OC = 12: not a multiple of 8, OpenBLAS
+  };
+  for (const Case& c : cases) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(shape_str(c.w));
+    CAPTURE(c.padding);
+    const Tensor x0 = rand(c.x, rng), w0 = rand(c.w, rng);
+    const Tensor b0 = c.bias ? rand({c.w[0]}, rng) : Tensor();
+    const int64_t OH = c.x[2] + 2 * c.padding - c.w[2] + 1, OW = c.x[3] + 2 * c.padding - c.w[3] + 1;
+    const Tensor seed = rand({c.x[0], c.w[0], OH, OW}, rng);
+    auto run = [&](kernels::ConvProduct algo) {
+      kernels::set_conv_product(algo);
+      Var x(x0, true), w(w0, true), b = c.bias ? Var(b0, true) : Var();
+      Var y = conv2d(x, w, b, {1, c.padding});
+      y.backward(seed);
+      kernels::set_conv_product(kernels::ConvProduct::Auto);
+      return std::tuple(y.data(), x.grad(), w.grad());
+    };
+    const auto [y, gx, gw] = run(kernels::ConvProduct::Auto);
+    const auto [y_blas, gx_blas, gw_blas] = run(kernels::ConvProduct::Blas);
+    CHECK(allclose(y, y_blas, 1e-5f, 1e-5f));
+    CHECK(allclose(gx, gx_blas, 1e-5f, 1e-5f));
+    CHECK(allclose(gw, gw_blas, 0.f, 0.f));  // the weight gradient does not use the kernel
+    CHECK(allclose(y, naive_conv2d(x0, w0, b0, 1, c.padding), 1e-4f, 1e-5f));
+    CHECK(allclose(gx, naive_conv2d_input_grad(x0, w0, seed, 1, c.padding), 1e-4f, 1e-5f));
+  }
+}
+
+TEST_CASE("im2col: whole-row copies equal the segment loop, and conv2d through them a direct loop") {
+  // Stride-1 im2col with output as wide as the input and wider than 16 copies each cols row
+  // as one run of the plane and zeroes the border columns (core/kernels/im2col.cpp);
+  // Im2colRows::Segments is the plain loop. The matrices must be equal entry for entry.
+  Rng rng(7);
+  struct Case {
+    int64_t C, H, W, KH, KW, pad;
+  };
+  const std::vector<Case> cases = {
+      {3, 32, 32, 3, 3, 1},   // VGG-small's first layer
+      {2, 5, 17, 3, 3, 1},    // one column past a 16-lane chunk, few rows
+      {1, 1, 33, 3, 3, 1},    // a single input row: every kh but the centre is padding
+      {4, 7, 40, 5, 5, 2},    // K = 5: two border columns on each side
+      {2, 6, 19, 1, 1, 0},    // 1x1: plain copy, no borders
+      {3, 4, 21, 1, 3, 1},    // KH = 1 with pad 1: OH = H + 2, rows of zeros top and bottom
+      {2, 3, 18, 5, 3, 1},    // KH = 5 with pad 1: OH = H − 2
+      {2, 2, 16, 3, 3, 1},    // W = 16: stays on the segment loop (both variants equal)
+      {1, 1, 17, 1, 41, 20},  // padding wider than the image: |shift| >= W, rows all zeros
+      {2, 2, 18, 3, 37, 18},  // the same with several rows
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.C);
+    CAPTURE(c.H);
+    CAPTURE(c.W);
+    CAPTURE(c.KH);
+    CAPTURE(c.KW);
+    CAPTURE(c.pad);
+    const auto g = kernels::ConvGeom::make(c.C, c.H, c.W, c.KH, c.KW, 1, c.pad);
+    REQUIRE(g.OH > 0);
+    REQUIRE(g.OW == c.W);
+    const Tensor x = rand({c.C, c.H, c.W}, rng);
+    const int64_t ld = g.col_cols() + 3;  // a wider matrix: entries past OH·OW stay untouched
+    auto cols_of = [&](kernels::Im2colRows algo) {
+      std::vector<float> cols(static_cast<size_t>(g.col_rows() * ld), 7.f);
+      kernels::set_im2col_rows(algo);
+      kernels::im2col(x.data(), g, cols.data(), ld);
+      kernels::set_im2col_rows(kernels::Im2colRows::Auto);
+      return cols;
+    };
+    const std::vector<float> whole = cols_of(kernels::Im2colRows::Auto);
+    CHECK(whole == cols_of(kernels::Im2colRows::Segments));
+    // And against the definition, entry by entry.
+    int64_t wrong = 0;
+    for (int64_t r = 0; r < g.col_rows(); ++r) {
+      const int64_t ch = r / (c.KH * c.KW), kh = (r / c.KW) % c.KH, kw = r % c.KW;
+      for (int64_t q = 0; q < ld; ++q) {
+        const int64_t oh = q / g.OW, ow = q % g.OW, ih = oh - c.pad + kh, iw = ow - c.pad + kw;
+        const float want = q >= g.col_cols() ? 7.f
+                           : ih < 0 || ih >= c.H || iw < 0 || iw >= c.W
+                               ? 0.f
+                               : x.at({ch, ih, iw});
+        wrong += whole[static_cast<size_t>(r * ld + q)] != want;
+      }
+    }
+    CHECK(wrong == 0);
+  }
+  // Through conv2d, forward and both gradients, on a net-sized layer (two threads' chunks).
+  const Tensor x0 = rand({3, 5, 32, 32}, rng), w0 = rand({6, 5, 3, 3}, rng);
+  Var x(x0, true), w(w0, true);
+  Var y = conv2d(x, w, Var(), {1, 1});
+  CHECK(allclose(y.data(), naive_conv2d(x0, w0, Tensor(), 1, 1), 1e-4f, 1e-5f));
+  const Tensor seed = rand(y.shape(), rng);
+  y.backward(seed);
+  CHECK(allclose(x.grad(), naive_conv2d_input_grad(x0, w0, seed, 1, 1), 1e-4f, 1e-5f));
 }
 
 TEST_CASE("conv2d: shape errors name the op and both shapes") {
