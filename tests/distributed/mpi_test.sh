@@ -28,6 +28,9 @@ TOL=1e-3  # N vs 1: float summation order only (docs/distributed.md has the meas
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_WAIT_POLICY=PASSIVE LOWBIT_NUM_THREADS=1
+# Sanitized suite: Open MPI's own leaks are suppressed by library (tests/sanitizer/lsan.supp),
+# which needs whole stacks; Open MPI has no frame pointers, so the slow unwinder.
+[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
