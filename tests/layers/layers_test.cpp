@@ -89,6 +89,9 @@ TEST_CASE("Sequential fuses batch norm + relu into one op with the same values a
   Var yf = (*fused_net)(xf);
   Var h = xp;  // the layers one by one, as without fusion
   for (const ModulePtr& l : plain_net->layers()) h = l->forward(h);
+  // The graph holds one batch_norm_relu op instead of batch_norm then relu (looked at before
+  // backward, which frees the graph).
+  CHECK(std::string(yf.node()->inputs[0]->op) == "batch_norm_relu");
   const Tensor seed = Tensor::normal(yf.shape(), rng, 0.f, 1.f);
   yf.backward(seed);
   h.backward(seed);
@@ -100,8 +103,6 @@ TEST_CASE("Sequential fuses batch norm + relu into one op with the same values a
   const NamedTensors bf = fused_net->named_buffers(), bp = plain_net->named_buffers();
   REQUIRE(bf.size() == 2);
   for (size_t i = 0; i < bf.size(); ++i) CHECK(allclose(bf[i].second, bp[i].second, 0.f, 0.f));
-  // The graph holds one batch_norm_relu op instead of batch_norm then relu.
-  CHECK(std::string(yf.node()->inputs[0]->op) == "batch_norm_relu");
 }
 
 TEST_CASE("BatchNorm1d/2d: gradients in training mode; running statistics; eval") {
