@@ -87,39 +87,28 @@ void conv_panels_image(const float* x, const ConvGeom& g, const float* packed_w,
     float* yq = y + oh0 * g.OW;
     for (int64_t b = 0; b < OC / kRows; ++b) {
       const float* a = packed_w + b * K * kRows;
-      __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-             c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
-             c61 = c00, c70 = c00, c71 = c00;
+      // 8 rows x 2 vectors = 16 accumulators; with constant bounds GCC unrolls the row loops
+      // and keeps them all in zmm registers (checked: no stack traffic in the k loop).
+      __m512 acc[kRows][2];
+#pragma GCC unroll 8
+      for (int64_t i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
       const float* bp = scratch;
       for (int64_t k = 0; k < K; ++k, a += kRows, bp += kPanel) {
         const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-        __m512 w = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(w, b0, c00), c01 = _mm512_fmadd_ps(w, b1, c01);
-        w = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(w, b0, c10), c11 = _mm512_fmadd_ps(w, b1, c11);
-        w = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(w, b0, c20), c21 = _mm512_fmadd_ps(w, b1, c21);
-        w = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(w, b0, c30), c31 = _mm512_fmadd_ps(w, b1, c31);
-        w = _mm512_set1_ps(a[4]);
-        c40 = _mm512_fmadd_ps(w, b0, c40), c41 = _mm512_fmadd_ps(w, b1, c41);
-        w = _mm512_set1_ps(a[5]);
-        c50 = _mm512_fmadd_ps(w, b0, c50), c51 = _mm512_fmadd_ps(w, b1, c51);
-        w = _mm512_set1_ps(a[6]);
-        c60 = _mm512_fmadd_ps(w, b0, c60), c61 = _mm512_fmadd_ps(w, b1, c61);
-        w = _mm512_set1_ps(a[7]);
-        c70 = _mm512_fmadd_ps(w, b0, c70), c71 = _mm512_fmadd_ps(w, b1, c71);
+#pragma GCC unroll 8
+        for (int64_t i = 0; i < kRows; ++i) {
+          const __m512 w = _mm512_set1_ps(a[i]);
+          acc[i][0] = _mm512_fmadd_ps(w, b0, acc[i][0]);
+          acc[i][1] = _mm512_fmadd_ps(w, b1, acc[i][1]);
+        }
       }
       // The panel's 32 pixels are output rows [oh0, oh0 + R) of the image: contiguous in y.
       float* o = yq + b * kRows * P;
-      _mm512_storeu_ps(o + 0 * P, c00), _mm512_storeu_ps(o + 0 * P + 16, c01);
-      _mm512_storeu_ps(o + 1 * P, c10), _mm512_storeu_ps(o + 1 * P + 16, c11);
-      _mm512_storeu_ps(o + 2 * P, c20), _mm512_storeu_ps(o + 2 * P + 16, c21);
-      _mm512_storeu_ps(o + 3 * P, c30), _mm512_storeu_ps(o + 3 * P + 16, c31);
-      _mm512_storeu_ps(o + 4 * P, c40), _mm512_storeu_ps(o + 4 * P + 16, c41);
-      _mm512_storeu_ps(o + 5 * P, c50), _mm512_storeu_ps(o + 5 * P + 16, c51);
-      _mm512_storeu_ps(o + 6 * P, c60), _mm512_storeu_ps(o + 6 * P + 16, c61);
-      _mm512_storeu_ps(o + 7 * P, c70), _mm512_storeu_ps(o + 7 * P + 16, c71);
+#pragma GCC unroll 8
+      for (int64_t i = 0; i < kRows; ++i) {
+        _mm512_storeu_ps(o + i * P, acc[i][0]);
+        _mm512_storeu_ps(o + i * P + 16, acc[i][1]);
+      }
     }
   }
 #else
