@@ -9,6 +9,7 @@
 
 #include "experiment/config.h"
 #include "experiment/run_files.h"
+#include "experiment/train_or_reuse.h"
 #include "experiment/trainer.h"
 #include "core/check.h"
 #include "core/format.h"
@@ -117,29 +118,9 @@ std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
     base.output_dir = cfg.train_out;
     base.resolved["output"]["dir"] = cfg.train_out;
   }
-  auto ex = std::make_unique<Experiment>(base);
-  const RunPaths paths(base.output_dir);
-  const bool finished =
-      fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
-  if (finished && resolve_experiment(load_json_file(paths.config)) == ex->config.resolved) {
-    std::cout << "using the trained run " << paths.dir << " (same config as " << cfg.train_file
-              << ")\n";
-    ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
-    return ex;
-  }
-  LB_CHECK(!finished, "train: ", paths.dir, " holds a finished run of another config than ",
-           cfg.train_file,
-           "; remove it, or set output.dir in the experiment, or compress that run "
-           "with \"run\"");
-  const bool resume = fs::exists(paths.checkpoint);
-  std::cout << (resume ? "resuming" : "training") << " " << cfg.train_file << " in " << paths.dir
-            << std::endl;
-  install_interrupt_handler();
-  const TrainOutcome outcome = train_experiment(
-      *ex, {.out_dir = paths.dir, .resume = resume, .interactive = opt.interactive});
-  LB_CHECK(!outcome.interrupted, "train: interrupted; run lowbit compress again to resume ",
-           paths.dir);
-  return ex;
+  return train_or_reuse(base, {.source = cfg.train_file,
+                               .again = "lowbit compress",
+                               .interactive = opt.interactive});
 }
 
 Var find_parameter(const Module& model, const std::string& name) {

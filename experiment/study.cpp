@@ -345,8 +345,10 @@ void record_finished_run(const PlannedRun& run) {
   LB_CHECK(fs::exists(finished), finished.string(), ": missing; the run is not finished");
   fs::create_directories(run.results_dir);
   // The finished file last (result_files ends with it): its presence marks the copy complete.
-  for (const std::string& f : kind.result_files)
+  for (const std::string& f : kind.result_files) {
+    fs::create_directories((fs::path(run.results_dir) / f).parent_path());  // "teacher/log.jsonl"
     write_file_atomic((fs::path(run.results_dir) / f).string(), read_file((fs::path(run.run_dir) / f).string()));
+  }
 }
 
 }  // namespace lowbit

@@ -27,6 +27,7 @@
 #include "experiment/run_files.h"
 #include "experiment/study.h"
 #include "experiment/study_report.h"
+#include "experiment/tnn_run.h"
 #include "compress/study_kind.h"
 
 namespace lowbit::cli {
@@ -108,6 +109,7 @@ pid_t spawn_train(const PlannedRun& run, const std::string& log, int threads) {
 void run_study(const StudyArgs& args) {
   LB_CHECK(args.jobs >= 1, "--jobs: expected a positive number, got ", args.jobs);
   register_compress_run_kind();  // study entries with "kind": "compress"
+  register_tnn_run_kind();       // "kind": "tnn" (teacher, then the ternary student)
   const Study st = load_study(args.study);
   StudyPlan plan = plan_study(st, {.runs_root = args.runs_root, .results_root = args.results_root,
                                    .extra_sets = args.sets, .extra_compress_sets = args.compress_sets});

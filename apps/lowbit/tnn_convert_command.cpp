@@ -1,37 +1,41 @@
 // lowbit tnn-convert RUN_DIR [--out DIR] [--examples N]
+// lowbit tnn-convert TEACHER.json [--out DIR] [--set KEY=VALUE ...] [--examples N]
 //
-// TNN's second stage (experiment/tnn_convert.h, docs/tnn.md): the trained teacher of a run
-// folder (ternary activations, float weights) converted into the ternary student, neuron by
-// neuron; prints and writes the student's test accuracy beside the teacher's.
+// TNN's second stage (experiment/tnn_convert.h, docs/tnn.md): a trained teacher (ternary
+// activations, float weights) converted into the ternary student, neuron by neuron; prints
+// and writes the student's test accuracy beside the teacher's. Given an experiment file
+// instead of a run folder, both stages (experiment/tnn_run.h): the teacher is trained (or
+// resumed, or reused) in DIR/teacher first; this is what a study's "kind": "tnn" runs.
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
-#include "core/format.h"
 #include "core/serialize.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
+#include "experiment/progress.h"
 #include "experiment/run_files.h"
-#include "experiment/tnn_convert.h"
+#include "experiment/tnn_run.h"
 
 namespace lowbit::cli {
 
 namespace {
 struct TnnArgs {
-  std::string run_dir;
+  std::string source;
   std::string out;
+  std::vector<std::string> sets;
   int64_t examples = 1000;
 };
 
-void run_tnn_convert(const TnnArgs& args) {
+void convert_run_folder(const TnnArgs& args) {
   namespace fs = std::filesystem;
-  const RunPaths run(args.run_dir);
-  LB_CHECK(fs::exists(run.config) && fs::exists(run.model), args.run_dir,
+  LB_CHECK(args.sets.empty(), "--set: only with an experiment file (a run folder's config is fixed)");
+  const RunPaths run(args.source);
+  LB_CHECK(fs::exists(run.config) && fs::exists(run.model), args.source,
            ": not a finished training run (needs config.json and model.safetensors from lowbit train)");
-  const std::string out_dir = args.out.empty() ? (fs::path(args.run_dir) / "tnn_student").string() : args.out;
+  const std::string out_dir = args.out.empty() ? (fs::path(args.source) / "tnn_student").string() : args.out;
   std::unique_ptr<Experiment> ex;
   try {
     ex = std::make_unique<Experiment>(parse_experiment(load_json_file(run.config)));
@@ -39,32 +43,30 @@ void run_tnn_convert(const TnnArgs& args) {
     LB_FAIL(run.config, ": ", e.what());
   }
   ex->model->load_state_tensors(load_safetensors(run.model), run.model);
-  std::cout << "lowbit tnn-convert: " << args.run_dir << " (fitting on the first "
-            << std::min<int64_t>(args.examples, ex->train.size()) << " training images)" << std::endl;
-  const TnnConversion c = convert_tnn(*ex, {.examples = args.examples});
-  for (const auto& l : c.layers) std::cout << "  " << l.dump() << '\n';
-  std::cout << "teacher test accuracy " << format_double("%.2f%%", 100 * c.teacher_test_accuracy)
-            << ", student " << format_double("%.2f%%", 100 * c.student_test_accuracy) << " (fitting images: "
-            << format_double("%.2f%%", 100 * c.student_train_subset_accuracy) << ")" << std::endl;
-  fs::create_directories(out_dir);
-  save_safetensors((fs::path(out_dir) / "student.safetensors").string(), c.student, {{"format", "pt"}});
-  const nlohmann::json metrics = {{"teacher_run", args.run_dir},
-                                  {"examples", std::min<int64_t>(args.examples, ex->train.size())},
-                                  {"teacher_test_accuracy", c.teacher_test_accuracy},
-                                  {"student_test_accuracy", c.student_test_accuracy},
-                                  {"student_fit_images_accuracy", c.student_train_subset_accuracy},
-                                  {"layers", c.layers}};
-  write_json_atomic((fs::path(out_dir) / "metrics.json").string(), metrics);
-  std::cout << "written: " << out_dir << "/student.safetensors, " << out_dir << "/metrics.json" << std::endl;
+  convert_and_write_tnn(*ex, args.source, out_dir, args.examples);
+}
+
+void run_tnn_convert(const TnnArgs& args) {
+  if (std::filesystem::is_directory(args.source)) return convert_run_folder(args);
+  LB_CHECK(std::filesystem::is_regular_file(args.source), args.source,
+           ": neither a run folder nor an experiment file");
+  train_and_convert_tnn(args.source, args.sets, {.out_dir = args.out, .examples = args.examples,
+                                                 .interactive = Progress::stderr_is_terminal()});
 }
 }  // namespace
 
 void add_tnn_convert_command(CLI::App& app) {
   auto args = std::make_shared<TnnArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "tnn-convert", "TNN: convert a trained teacher (ternary activations, float weights) into the ternary student");
-  cmd->add_option("run", args->run_dir, "Run folder of the teacher (lowbit train)")->required();
-  cmd->add_option("--out", args->out, "Output folder (default RUN/tnn_student)");
+      "tnn-convert",
+      "TNN: convert a trained teacher (ternary activations, float weights) into the ternary student; given an "
+      "experiment file, train the teacher first (resumable)");
+  cmd->add_option("source", args->source, "Run folder of a trained teacher, or the teacher's experiment file")
+      ->required();
+  cmd->add_option("--out", args->out,
+                  "Output folder (default RUN/tnn_student; for a file, the experiment's output.dir, teacher in "
+                  "OUT/teacher)");
+  cmd->add_option("--set", args->sets, "Override a teacher config value (experiment file only), e.g. seed=2");
   cmd->add_option("--examples", args->examples, "Training images the neurons are fitted on (default 1000)")
       ->check(CLI::PositiveNumber);
   cmd->callback([args] { run_tnn_convert(*args); });

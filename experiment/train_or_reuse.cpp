@@ -1,0 +1,39 @@
+#include "experiment/train_or_reuse.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "core/check.h"
+#include "core/serialize.h"
+#include "experiment/run_files.h"
+#include "experiment/trainer.h"
+
+namespace lowbit {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
+                                           const TrainOrReuseOptions& opt) {
+  auto ex = std::make_unique<Experiment>(config);
+  const RunPaths paths(config.output_dir);
+  const bool finished =
+      fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
+  if (finished && resolve_experiment(load_json_file(paths.config)) == ex->config.resolved) {
+    std::cout << "using the trained run " << paths.dir << " (same config as " << opt.source << ")\n";
+    ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
+    return ex;
+  }
+  LB_CHECK(!finished, "train: ", paths.dir, " holds a finished run of another config than ",
+           opt.source, "; it is never overwritten: remove it or choose another output folder");
+  const bool resume = fs::exists(paths.checkpoint);
+  std::cout << (resume ? "resuming" : "training") << " " << opt.source << " in " << paths.dir
+            << std::endl;
+  install_interrupt_handler();
+  const TrainOutcome outcome = train_experiment(
+      *ex, {.out_dir = paths.dir, .resume = resume, .interactive = opt.interactive});
+  LB_CHECK(!outcome.interrupted, "train: interrupted; run ", opt.again, " again to resume ",
+           paths.dir);
+  return ex;
+}
+
+}  // namespace lowbit
