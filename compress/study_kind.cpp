@@ -105,17 +105,8 @@ void add_run(StageStats& s, const json& rep) {
   s.huffman_ratio.push_back(total.at("ratio_pqh").get<double>());
 }
 
-std::string ms(const std::vector<double>& v, const char* f = "%.2f") {
-  const Stats st = stats_of(v);
-  if (st.n == 0) return "-";
-  return format_double(f, st.mean) + (st.n > 1 ? " ± " + format_double(f, st.std) : "");
-}
-
-json sj(const std::vector<double>& v) {
-  const Stats st = stats_of(v);
-  if (st.n == 0) return nullptr;
-  return {{"n", st.n}, {"mean", st.mean}, {"std", st.n > 1 ? json(st.std) : json(nullptr)}};
-}
+std::string ms(const std::vector<double>& v, const char* f = "%.2f") { return mean_std_text(stats_of(v), f); }
+json sj(const std::vector<double>& v) { return stats_json(stats_of(v)); }
 
 std::string opt_num(const std::map<std::string, double>& m, const char* key, const char* f) {
   const auto it = m.find(key);
@@ -155,11 +146,7 @@ KindReport compress_report(const Study& study, const StudyPlan& plan,
          " | " + ms(s.huffman_acc) + " | " + ms(s.huffman_kb, "%.1f") + " | " + ms(s.huffman_ratio, "%.1fx") + " |\n";
     json refs_j = json::array();
     for (const std::string& id : e.references) {
-      const PaperReference* ref = nullptr;
-      for (const PaperReference& p : refs)
-        if (p.id == id) ref = &p;
-      LB_CHECK(ref, study.file.empty() ? study.name : study.file, ": run \"", e.run, "\": reference \"", id,
-               "\" is not in ", study.references);
+      const PaperReference* ref = &find_reference(study, e, refs, id);
       const std::string fp = ref->fp_accuracy() ? format_double("%.2f", *ref->fp_accuracy()) : "-";
       paper_rows += "| " + e.label + " | " + ref->network + " | " + fp + " | " +
                     opt_num(ref->size_kb, "baseline", "%.0f") + " | " +

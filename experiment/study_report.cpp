@@ -35,13 +35,6 @@ std::optional<double> number_at(const json& j, std::initializer_list<const char*
 
 std::string fmt(std::optional<double> v, const char* f) { return v ? format_double(f, *v) : "-"; }
 
-std::string mean_std(const Stats& s, const char* f = "%.2f") {
-  if (s.n == 0) return "-";
-  std::string out = format_double(f, s.mean);
-  if (s.n > 1) out += " ± " + format_double(f, s.std);
-  return out;
-}
-
 // 1234567 -> "1.23M".
 std::string count_text(std::optional<double> v) {
   if (!v) return "-";
@@ -120,11 +113,6 @@ std::string md_rule(size_t text_columns, size_t columns) {
   return out + "\n";
 }
 
-json stats_json(const Stats& s) {
-  if (s.n == 0) return nullptr;
-  return {{"n", s.n}, {"mean", s.mean}, {"std", s.n > 1 ? json(s.std) : json(nullptr)}, {"min", s.min}, {"max", s.max}};
-}
-
 template <class T>
 json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
@@ -133,7 +121,7 @@ json or_null(const std::optional<T>& v) {
 // "99.10 ± 0.05", "—" when no finished seed recorded it, " (2/3 seeds)" when only some did.
 std::string at_best_val_text(const MethodRow& r) {
   if (r.test_at_best_val.n == 0) return r.seeds_done.empty() ? "-" : "—";
-  std::string out = mean_std(r.test_at_best_val);
+  std::string out = mean_std_text(r.test_at_best_val);
   if (r.seeds_without_test_at_best_val > 0)
     out += " (" + std::to_string(r.test_at_best_val.n) + "/" + std::to_string(r.seeds_done.size()) + " seeds)";
   return out;
@@ -204,12 +192,30 @@ Stats stats_of(const std::vector<double>& v) {
   return s;
 }
 
+std::string mean_std_text(const Stats& s, const char* f) {
+  if (s.n == 0) return "-";
+  std::string out = format_double(f, s.mean);
+  if (s.n > 1) out += " ± " + format_double(f, s.std);
+  return out;
+}
+
+json stats_json(const Stats& s) {
+  if (s.n == 0) return nullptr;
+  return {{"n", s.n}, {"mean", s.mean}, {"std", s.n > 1 ? json(s.std) : json(nullptr)}, {"min", s.min}, {"max", s.max}};
+}
+
+const PaperReference& find_reference(const Study& study, const StudyExperiment& e,
+                                     const std::vector<PaperReference>& refs, const std::string& id) {
+  for (const PaperReference& r : refs)
+    if (r.id == id) return r;
+  LB_FAIL(study.file.empty() ? study.name : study.file, ": run \"", e.run, "\": reference \"", id,
+          "\" is not in ", study.references);
+}
+
 StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::vector<PaperReference> references) {
   StudyReport rep;
   rep.study = &study;
   rep.references = std::move(references);
-  std::map<std::string, const PaperReference*> by_id;
-  for (const PaperReference& r : rep.references) by_id[r.id] = &r;
 
   for (const PlannedRun& pr : plan.runs) {
     ++rep.runs_total;
@@ -224,12 +230,7 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
     }
     MethodRow row;
     row.experiment = &e;
-    for (const std::string& id : e.references) {
-      const auto it = by_id.find(id);
-      LB_CHECK(it != by_id.end(), study.file.empty() ? study.name : study.file, ": run \"", e.run,
-               "\": reference \"", id, "\" is not in ", study.references);
-      row.references.push_back(it->second);
-    }
+    for (const std::string& id : e.references) row.references.push_back(&find_reference(study, e, rep.references, id));
     std::vector<double> test, val, spe, at_best;
     for (const PlannedRun& pr : plan.runs) {
       if (pr.experiment != &e) continue;
@@ -325,11 +326,11 @@ std::string StudyReport::to_markdown() const {
                    r.quantizers.empty() ? "-" : r.quantizers,
                    r.seeds_done.empty() ? "-" : bits_text(r.weight_bits) + "/" + bits_text(r.activation_bits),
                    std::to_string(r.seeds_done.size()) + "/" + std::to_string(r.seeds_total),
-                   r.epochs ? std::to_string(r.epochs) : "-", mean_std(r.test_acc), mean_std(err),
-                   mean_std(r.best_val_acc), epochs.empty() ? "-" : epochs, at_best_val_text(r),
+                   r.epochs ? std::to_string(r.epochs) : "-", mean_std_text(r.test_acc), mean_std_text(err),
+                   mean_std_text(r.best_val_acc), epochs.empty() ? "-" : epochs, at_best_val_text(r),
                    fmt(r.quantized_bits ? std::optional<double>(*r.quantized_bits / 8.0 / 1024.0) : std::nullopt, "%.1f"),
                    fmt(r.compression, "%.1fx"), count_text(r.macs_binary), count_text(r.macs_ternary),
-                   count_text(r.macs_kbit), count_text(r.macs_float), mean_std(r.seconds_per_epoch, "%.1f")});
+                   count_text(r.macs_kbit), count_text(r.macs_float), mean_std_text(r.seconds_per_epoch, "%.1f")});
     }
     o += "\n";
 
@@ -351,7 +352,7 @@ std::string StudyReport::to_markdown() const {
                                 : ref->evidence == "S" ? "secondary copy of the paper's table"
                                 : ref->evidence == "C" ? "authors' code/README"
                                                        : "[M] recalled, unconfirmed";
-          o += md_row({r.experiment->label, mean_std(r.test_acc), ref->method,
+          o += md_row({r.experiment->label, mean_std_text(r.test_acc), ref->method,
                        format_double("%.2f", ref->accuracy()) + (ref->metric == "error" ? " (err " + format_double("%.2f", ref->value) + ")" : ""),
                        fmt(ours ? std::optional<double>(*ours - ref->accuracy()) : std::nullopt, "%+.2f"),
                        fmt(r.gap_to_baseline, "%+.2f"), fmt(fp_gap, "%+.2f"), ref->network, ref->protocol,

@@ -52,6 +52,14 @@ struct Stats {
   double mean = 0, std = 0, min = 0, max = 0;
 };
 Stats stats_of(const std::vector<double>& values);
+/// "99.10 ± 0.05" (printf format `f` for both), the mean alone for one value, "-" for none.
+std::string mean_std_text(const Stats& s, const char* f = "%.2f");
+/// {"n", "mean", "std" (null for one value), "min", "max"}; null for no value.
+nlohmann::json stats_json(const Stats& s);
+/// The entry `id` of `refs` that study entry `e` names; throws naming the study, the run and
+/// the references file when there is none.
+const PaperReference& find_reference(const Study& study, const StudyExperiment& e,
+                                     const std::vector<PaperReference>& refs, const std::string& id);
 
 /// One method: every seed of one study experiment.
 struct MethodRow {

@@ -115,17 +115,8 @@ double nonzero_fraction(const json& layers) {
   return total > 0 ? kept / total : 0;
 }
 
-std::string mean_std(const std::vector<double>& v) {
-  const Stats s = stats_of(v);
-  if (s.n == 0) return "-";
-  return format_double("%.2f", s.mean) + (s.n > 1 ? " ± " + format_double("%.2f", s.std) : "");
-}
-
-json stats_json(const std::vector<double>& v) {
-  const Stats s = stats_of(v);
-  if (s.n == 0) return nullptr;
-  return {{"n", s.n}, {"mean", s.mean}, {"std", s.n > 1 ? json(s.std) : json(nullptr)}};
-}
+std::string mean_std(const std::vector<double>& v) { return mean_std_text(stats_of(v)); }
+json stats_json(const std::vector<double>& v) { return lowbit::stats_json(stats_of(v)); }
 
 KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vector<PaperReference>& refs) {
   KindReport out;
@@ -155,11 +146,7 @@ KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vect
     std::string paper = "-";
     json refs_j = json::array();
     for (const std::string& id : e.references) {
-      const PaperReference* ref = nullptr;
-      for (const PaperReference& p : refs)
-        if (p.id == id) ref = &p;
-      LB_CHECK(ref, study.file.empty() ? study.name : study.file, ": run \"", e.run, "\": reference \"", id,
-               "\" is not in ", study.references);
+      const PaperReference* ref = &find_reference(study, e, refs, id);
       paper = format_double("%.2f", ref->accuracy()) + " (" + ref->paper + ", " + ref->table + "; [" +
               ref->evidence + "]" + (ref->network == e.network ? "" : "; network differs: " + ref->network) + ")";
       refs_j.push_back({{"id", ref->id}, {"accuracy_percent", ref->accuracy()}, {"evidence", ref->evidence}});
