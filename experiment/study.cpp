@@ -80,6 +80,11 @@ StudyExperiment parse_listed(const json& v, const std::string& path,
     read_description(a, e);
     for (std::string& s : string_list(a, "set")) e.sets.push_back(std::move(s));
     if (a.has("kind")) e.kind = &run_kind(a.string("kind"), a.path_of("kind"));
+    if (const json* options = a.object("options")) {
+      LB_CHECK(e.kind->check_options, a.path_of("options"), ": kind \"", e.kind->name, "\" takes no options");
+      e.kind->check_options(*options, a.path_of("options"));
+      e.options = *options;
+    }
     const std::vector<std::string> own = string_list(a, "compress_set");
     LB_CHECK(own.empty() || e.kind->takes_compress_set, a.path_of("compress_set"),
              ": only for \"kind\": \"compress\" (this entry is kind \"", e.kind->name, "\")");

@@ -45,6 +45,8 @@ struct StudyExperiment {
   std::vector<std::string> sets;  ///< --set overrides, in order (study, experiment, sweep)
   /// What runs it ("kind", default "train"): never null after parse_study.
   const RunKind* kind = nullptr;
+  /// "options": settings of its kind, checked by the kind (kind "tnn": {"examples": N}).
+  nlohmann::json options = nlohmann::json::object();
   /// "compress_set" (study, then entry): overrides of a compress file (kind "compress");
   /// `sets` then go to the experiment it trains first.
   std::vector<std::string> compress_sets;

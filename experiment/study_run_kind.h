@@ -31,6 +31,9 @@ struct RunKind {
   std::string finished_file;
   /// Copied from the run folder to its results folder; finished_file last.
   std::vector<std::string> result_files;
+  /// Checks the entry's "options" object (throws naming `path` and the key); null: the kind
+  /// takes no options. The options reach resolve() and args() as run.experiment->options.
+  std::function<void(const nlohmann::json& options, const std::string& path)> check_options;
   /// The study entry may have "compress_set" (overrides of its own file beside the
   /// experiment's "set").
   bool takes_compress_set = false;

@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "core/format.h"
+#include "core/json_args.h"
 #include "core/serialize.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
@@ -84,14 +85,22 @@ json train_and_convert_tnn(const std::string& file, const std::vector<std::strin
 
 namespace {
 
-constexpr int64_t kStudyExamples = 1000;  // the conversion's default fitting size
+// "options": {"examples": N}: the training images the student is fitted on (default 1000,
+// as `lowbit tnn-convert`; more fit better and cost time and memory linearly).
+int64_t tnn_examples(const json& options, const std::string& path = "options") {
+  JsonArgs a(options, path);
+  const int64_t n = a.positive_int("examples", 1000);
+  a.finish();
+  return n;
+}
 
 json resolve_tnn_run(const PlannedRun& r) {
-  return tnn_run_config(resolve_tnn_teacher(r.experiment->file, r.sets), kStudyExamples);
+  return tnn_run_config(resolve_tnn_teacher(r.experiment->file, r.sets), tnn_examples(r.experiment->options));
 }
 
 std::vector<std::string> tnn_args(const PlannedRun& r) {
-  std::vector<std::string> args = {"tnn-convert", r.experiment->file, "--out", r.run_dir};
+  std::vector<std::string> args = {"tnn-convert", r.experiment->file, "--out", r.run_dir, "--examples",
+                                   std::to_string(tnn_examples(r.experiment->options))};
   for (const std::string& s : r.sets) {
     args.push_back("--set");
     args.push_back(s);
@@ -172,7 +181,7 @@ KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vect
   o += "Teacher: float weights, ternary activations (stochastic firing in training; tested with the "
        "deterministic firing round(clamp(x))). Student: the same network with ternary weights {−1, 0, +1} "
        "and ternary activations, built neuron by neuron to mimic the teacher (docs/tnn.md), fitted on the "
-       "first training images; the layers before the first ternary-input layer stay float, as the "
+       "first training images (column \"fitted on\"); the layers before the first ternary-input layer stay float, as the "
        "authors' FP \"prep\" layer. mean ± sample std over seeds; Δ is the mean of the per-seed "
        "differences. The TNN paper's own error table is not confirmed in papers.md (§5): no paper "
        "number unless a reference is listed.\n\n";
@@ -186,6 +195,7 @@ void register_tnn_run_kind() {
   k->name = "tnn";
   k->finished_file = "metrics.json";
   k->result_files = {"config.json", "teacher/log.jsonl", "teacher/metrics.json", "metrics.json"};
+  k->check_options = [](const json& options, const std::string& path) { tnn_examples(options, path); };
   k->resolve = resolve_tnn_run;
   k->args = tnn_args;
   k->has_progress = tnn_has_progress;

@@ -48,7 +48,8 @@ nlohmann::json train_and_convert_tnn(const std::string& file, const std::vector<
                                      const TnnRunOptions& options);
 
 /// Registers the study kind "tnn" (`"kind": "tnn"` in a study entry whose file is a teacher):
-/// child `lowbit tnn-convert FILE --out DIR --set ...`, finished by DIR/metrics.json, its own
+/// child `lowbit tnn-convert FILE --out DIR --examples N --set ...` (entry "options":
+/// {"examples": N}, default 1000), finished by DIR/metrics.json, its own
 /// table section (teacher vs student test accuracy over seeds).
 void register_tnn_run_kind();
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "core/blas_setup.h"
 #include "core/check.h"
 #include "core/serialize.h"
 #include "experiment/run_files.h"
@@ -26,8 +27,8 @@ std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
   LB_CHECK(!finished, "train: ", paths.dir, " holds a finished run of another config than ",
            opt.source, "; it is never overwritten: remove it or choose another output folder");
   const bool resume = fs::exists(paths.checkpoint);
-  std::cout << (resume ? "resuming" : "training") << " " << opt.source << " in " << paths.dir
-            << std::endl;
+  std::cout << (resume ? "resuming" : "training") << " " << opt.source << " in " << paths.dir << "\n"
+            << "compute: " << compute_runtime_summary() << std::endl;
   install_interrupt_handler();
   const TrainOutcome outcome = train_experiment(
       *ex, {.out_dir = paths.dir, .resume = resume, .interactive = opt.interactive});

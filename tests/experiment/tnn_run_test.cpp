@@ -81,8 +81,8 @@ TEST_CASE("study kind tnn: one tnn-convert child per seed; resume, finish and re
   const PlannedRun& r = p.runs[1];
   CHECK(r.name == "tnn_s2");
   CHECK(r.state == RunState::fresh);
-  CHECK(r.child_args() == std::vector<std::string>{"tnn-convert", f.teacher, "--out", r.run_dir, "--set",
-                                                   "train.epochs=1", "--set", "seed=2"});
+  CHECK(r.child_args() == std::vector<std::string>{"tnn-convert", f.teacher, "--out", r.run_dir, "--examples",
+                                                   "1000", "--set", "train.epochs=1", "--set", "seed=2"});
   CHECK(r.config["teacher"]["seed"] == 2);
   CHECK(r.config["teacher"]["train"]["epochs"] == 1);
   CHECK_FALSE(r.config["teacher"].contains("output"));
@@ -104,6 +104,25 @@ TEST_CASE("study kind tnn: one tnn-convert child per seed; resume, finish and re
   StudyOptions o = f.options();
   o.extra_sets = {"train.batch_size=20"};
   CHECK(contains(error_of([&] { plan_study(s, o); }), "tnn_s2: holds a finished run of another config"));
+}
+
+TEST_CASE("study kind tnn: \"options\": {\"examples\": N} reaches the child and the config; bad options are rejected") {
+  Fixture f;
+  json j = f.study();
+  j["experiments"][0]["options"] = {{"examples", 5000}};
+  const Study s = parse_study(j, "s.json");
+  const StudyPlan p = plan_study(s, f.options());
+  CHECK(p.runs[0].child_args()[5] == "5000");
+  CHECK(p.runs[0].config["tnn_convert"]["examples"] == 5000);
+  j["experiments"][0]["options"] = {{"examples", 0}};
+  CHECK(contains(error_of([&] { parse_study(j, "s.json"); }), "experiments[0].options.examples"));
+  j["experiments"][0]["options"] = {{"exemples", 10}};
+  CHECK(contains(error_of([&] { parse_study(j, "s.json"); }), "exemples"));
+  // A training entry takes no options.
+  j = f.study();
+  j["experiments"][1] = {{"file", f.teacher}, {"run", "plain"}, {"options", {{"examples", 5}}}};
+  CHECK(contains(error_of([&] { parse_study(j, "s.json"); }),
+                 "experiments[1].options: kind \"train\" takes no options"));
 }
 
 TEST_CASE("study kind tnn: teacher vs student table, mean ± std over seeds") {
