@@ -2,7 +2,8 @@
 /// What one entry of a study runs: its "kind" (docs/study.md). Each kind says how its
 /// run folder's config is resolved, which child command runs it, which file marks it
 /// finished and which files are copied to results/. "train" (`lowbit train`) is built in;
-/// compress/ registers "compress" (`lowbit compress`, register_compress_run_kind()).
+/// compress/ registers "compress" (`lowbit compress`, register_compress_run_kind()),
+/// experiment/tnn_run.h "tnn" (`lowbit tnn-convert`, register_tnn_run_kind()).
 ///
 ///   const RunKind& k = run_kind("compress", "experiments[2].kind");   // throws for unknown names
 ///   json cfg = k.resolve(run);          // what the run folder's config.json must hold
