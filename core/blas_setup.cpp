@@ -95,7 +95,13 @@ std::string blas_core_name() { return openblas_get_corename(); }
 std::string compute_runtime_summary() {
   std::string s = "OpenBLAS " + blas_core_name() + " kernels";
   if (lowbit_chose("OPENBLAS_CORETYPE")) s += " (chosen by lowbit from CPUID)";
-  else if (env_set("OPENBLAS_CORETYPE")) s += " (OPENBLAS_CORETYPE set by the user)";
+  else if (env_set("OPENBLAS_CORETYPE")) {
+    s += " (OPENBLAS_CORETYPE set by the user)";
+    // A forgotten export is costly: one-thread VGG-small epochs on Zen 5 took 149 s with
+    // Haswell kernels, 103 s with Cooperlake (and the other core busy).
+    if (auto wider = openblas_core_to_force(detect_cpu_features(), blas_core_name()))
+      s += " — narrower than this CPU allows (" + *wider + "): unset OPENBLAS_CORETYPE for full speed";
+  }
   else s += " (OpenBLAS's own choice)";
   if (lowbit_chose("OMP_WAIT_POLICY")) s += "; OpenMP waits passively (lowbit default)";
   else if (env_set("GOMP_SPINCOUNT")) s += std::string("; GOMP_SPINCOUNT=") + std::getenv("GOMP_SPINCOUNT");
