@@ -105,9 +105,6 @@ void add_run(StageStats& s, const json& rep) {
   s.huffman_ratio.push_back(total.at("ratio_pqh").get<double>());
 }
 
-std::string ms(const std::vector<double>& v, const char* f = "%.2f") { return mean_std_text(stats_of(v), f); }
-json sj(const std::vector<double>& v) { return stats_json(stats_of(v)); }
-
 std::string opt_num(const std::map<std::string, double>& m, const char* key, const char* f) {
   const auto it = m.find(key);
   return it == m.end() ? "-" : format_double(f, it->second);
@@ -126,13 +123,10 @@ KindReport compress_report(const Study& study, const StudyPlan& plan,
   for (const StudyExperiment& e : study.experiments) {
     if (e.kind->name != "compress") continue;
     StageStats s;
-    int64_t total = 0, done = 0;
-    for (const PlannedRun& r : plan.runs) {
-      if (r.experiment != &e) continue;
-      ++total;
-      const std::string report = (fs::path(r.results_dir) / "report.json").string();
-      if (!fs::exists(fs::path(r.results_dir) / e.kind->finished_file)) continue;
-      ++done;
+    const EntryRuns runs = entry_runs(plan, e);
+    const int64_t total = runs.total, done = static_cast<int64_t>(runs.finished.size());
+    for (const PlannedRun* r : runs.finished) {
+      const std::string report = (fs::path(r->results_dir) / "report.json").string();
       try {
         add_run(s, load_json_file(report));
       } catch (const json::exception& ex) {
@@ -140,10 +134,10 @@ KindReport compress_report(const Study& study, const StudyPlan& plan,
       }
     }
     o += "| " + e.label + " | " + std::to_string(done) + "/" + std::to_string(total) + " | " +
-         ms(s.baseline_acc) + " | " + ms(s.dense_kb, "%.1f") + " | " + ms(s.pruned_acc) + " | " +
-         ms(s.kept_percent, "%.1f") + " | " + ms(s.pruned_kb, "%.1f") + " | " + ms(s.pruned_ratio, "%.1fx") +
-         " | " + ms(s.quantized_acc) + " | " + ms(s.quantized_kb, "%.1f") + " | " + ms(s.quantized_ratio, "%.1fx") +
-         " | " + ms(s.huffman_acc) + " | " + ms(s.huffman_kb, "%.1f") + " | " + ms(s.huffman_ratio, "%.1fx") + " |\n";
+         mean_std_text(s.baseline_acc) + " | " + mean_std_text(s.dense_kb, "%.1f") + " | " + mean_std_text(s.pruned_acc) + " | " +
+         mean_std_text(s.kept_percent, "%.1f") + " | " + mean_std_text(s.pruned_kb, "%.1f") + " | " + mean_std_text(s.pruned_ratio, "%.1fx") +
+         " | " + mean_std_text(s.quantized_acc) + " | " + mean_std_text(s.quantized_kb, "%.1f") + " | " + mean_std_text(s.quantized_ratio, "%.1fx") +
+         " | " + mean_std_text(s.huffman_acc) + " | " + mean_std_text(s.huffman_kb, "%.1f") + " | " + mean_std_text(s.huffman_ratio, "%.1fx") + " |\n";
     json refs_j = json::array();
     for (const std::string& id : e.references) {
       const PaperReference* ref = &find_reference(study, e, refs, id);
@@ -153,7 +147,7 @@ KindReport compress_report(const Study& study, const StudyPlan& plan,
                     opt_num(ref->stage_ratios, "pruned", "%.0fx") + " | " +
                     opt_num(ref->stage_ratios, "quantized", "%.0fx") + " | " +
                     format_double("%.2f", ref->accuracy()) + " | " + opt_num(ref->size_kb, "huffman", "%.0f") +
-                    " | " + opt_num(ref->stage_ratios, "huffman", "%.0fx") + " | " + ms(s.huffman_acc) + " | " +
+                    " | " + opt_num(ref->stage_ratios, "huffman", "%.0fx") + " | " + mean_std_text(s.huffman_acc) + " | " +
                     (s.huffman_acc.empty() ? "-" : format_double("%+.2f", stats_of(s.huffman_acc).mean - ref->accuracy())) +
                     " | " + ref->paper + ", " + ref->table + " | " + (ref->evidence == "P" ? "paper" : "[" + ref->evidence + "]") +
                     " | " + (e.network == ref->network ? "same network" : "network differs (ours: " + e.network + ")") +
@@ -165,13 +159,13 @@ KindReport compress_report(const Study& study, const StudyPlan& plan,
     }
     out.json.push_back({{"run", e.run}, {"label", e.label}, {"file", e.file}, {"seeds_done", done},
                         {"seeds_total", total}, {"network", e.network}, {"protocol", e.protocol},
-                        {"baseline", {{"accuracy_percent", sj(s.baseline_acc)}, {"kb", sj(s.dense_kb)}}},
-                        {"pruned", {{"accuracy_percent", sj(s.pruned_acc)}, {"weights_kept_percent", sj(s.kept_percent)},
-                                    {"kb", sj(s.pruned_kb)}, {"ratio", sj(s.pruned_ratio)}}},
-                        {"quantized", {{"accuracy_percent", sj(s.quantized_acc)}, {"kb", sj(s.quantized_kb)},
-                                       {"ratio", sj(s.quantized_ratio)}}},
-                        {"huffman", {{"accuracy_percent", sj(s.huffman_acc)}, {"kb", sj(s.huffman_kb)},
-                                     {"ratio", sj(s.huffman_ratio)}}},
+                        {"baseline", {{"accuracy_percent", stats_json(s.baseline_acc)}, {"kb", stats_json(s.dense_kb)}}},
+                        {"pruned", {{"accuracy_percent", stats_json(s.pruned_acc)}, {"weights_kept_percent", stats_json(s.kept_percent)},
+                                    {"kb", stats_json(s.pruned_kb)}, {"ratio", stats_json(s.pruned_ratio)}}},
+                        {"quantized", {{"accuracy_percent", stats_json(s.quantized_acc)}, {"kb", stats_json(s.quantized_kb)},
+                                       {"ratio", stats_json(s.quantized_ratio)}}},
+                        {"huffman", {{"accuracy_percent", stats_json(s.huffman_acc)}, {"kb", stats_json(s.huffman_kb)},
+                                     {"ratio", stats_json(s.huffman_ratio)}}},
                         {"references", refs_j}});
   }
   o += "\n";

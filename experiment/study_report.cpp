@@ -204,6 +204,22 @@ json stats_json(const Stats& s) {
   return {{"n", s.n}, {"mean", s.mean}, {"std", s.n > 1 ? json(s.std) : json(nullptr)}, {"min", s.min}, {"max", s.max}};
 }
 
+std::string mean_std_text(const std::vector<double>& values, const char* f) {
+  return mean_std_text(stats_of(values), f);
+}
+
+json stats_json(const std::vector<double>& values) { return stats_json(stats_of(values)); }
+
+EntryRuns entry_runs(const StudyPlan& plan, const StudyExperiment& e) {
+  EntryRuns out;
+  for (const PlannedRun& r : plan.runs) {
+    if (r.experiment != &e) continue;
+    ++out.total;
+    if (fs::exists(fs::path(r.results_dir) / e.kind->finished_file)) out.finished.push_back(&r);
+  }
+  return out;
+}
+
 const PaperReference& find_reference(const Study& study, const StudyExperiment& e,
                                      const std::vector<PaperReference>& refs, const std::string& id) {
   for (const PaperReference& r : refs)
@@ -232,14 +248,13 @@ StudyReport build_study_report(const Study& study, const StudyPlan& plan, std::v
     row.experiment = &e;
     for (const std::string& id : e.references) row.references.push_back(&find_reference(study, e, rep.references, id));
     std::vector<double> test, val, spe, at_best;
-    for (const PlannedRun& pr : plan.runs) {
-      if (pr.experiment != &e) continue;
-      ++row.seeds_total;
-      const RunPaths files(pr.results_dir);
-      if (!fs::exists(files.metrics)) continue;
-      const RunResult r = read_run(pr.results_dir);
+    const EntryRuns runs = entry_runs(plan, e);
+    row.seeds_total = runs.total;
+    for (const PlannedRun* pr : runs.finished) {
+      const RunPaths files(pr->results_dir);
+      const RunResult r = read_run(pr->results_dir);
       const json m = load_json_file(files.metrics);
-      row.seeds_done.push_back(pr.seed);
+      row.seeds_done.push_back(pr->seed);
       row.quantizers = r.method;
       row.dataset = r.dataset;
       row.weight_bits = r.weight_bits;

@@ -54,8 +54,17 @@ struct Stats {
 Stats stats_of(const std::vector<double>& values);
 /// "99.10 ± 0.05" (printf format `f` for both), the mean alone for one value, "-" for none.
 std::string mean_std_text(const Stats& s, const char* f = "%.2f");
+std::string mean_std_text(const std::vector<double>& values, const char* f = "%.2f");
 /// {"n", "mean", "std" (null for one value), "min", "max"}; null for no value.
 nlohmann::json stats_json(const Stats& s);
+nlohmann::json stats_json(const std::vector<double>& values);
+/// The runs of study entry `e` in `plan` (seeds in plan order), and those of them whose
+/// results copy holds the kind's finished file: what each table row is built from.
+struct EntryRuns {
+  int64_t total = 0;
+  std::vector<const PlannedRun*> finished;
+};
+EntryRuns entry_runs(const StudyPlan& plan, const StudyExperiment& e);
 /// The entry `id` of `refs` that study entry `e` names; throws naming the study, the run and
 /// the references file when there is none.
 const PaperReference& find_reference(const Study& study, const StudyExperiment& e,

@@ -124,9 +124,6 @@ double nonzero_fraction(const json& layers) {
   return total > 0 ? kept / total : 0;
 }
 
-std::string mean_std(const std::vector<double>& v) { return mean_std_text(stats_of(v)); }
-json stats_json(const std::vector<double>& v) { return lowbit::stats_json(stats_of(v)); }
-
 KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vector<PaperReference>& refs) {
   KindReport out;
   out.json = json::array();
@@ -134,13 +131,11 @@ KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vect
   for (const StudyExperiment& e : study.experiments) {
     if (e.kind->name != "tnn") continue;
     std::vector<double> teacher, student, delta, nonzero;
-    int64_t total = 0, done = 0, examples = 0;
-    for (const PlannedRun& r : plan.runs) {
-      if (r.experiment != &e) continue;
-      ++total;
-      const std::string file = (fs::path(r.results_dir) / e.kind->finished_file).string();
-      if (!fs::exists(file)) continue;
-      ++done;
+    const EntryRuns runs = entry_runs(plan, e);
+    const int64_t total = runs.total, done = static_cast<int64_t>(runs.finished.size());
+    int64_t examples = 0;
+    for (const PlannedRun* r : runs.finished) {
+      const std::string file = (fs::path(r->results_dir) / e.kind->finished_file).string();
       try {
         const json m = load_json_file(file);
         teacher.push_back(100 * m.at("teacher_test_accuracy").get<double>());
@@ -160,9 +155,9 @@ KindReport tnn_report(const Study& study, const StudyPlan& plan, const std::vect
               ref->evidence + "]" + (ref->network == e.network ? "" : "; network differs: " + ref->network) + ")";
       refs_j.push_back({{"id", ref->id}, {"accuracy_percent", ref->accuracy()}, {"evidence", ref->evidence}});
     }
-    rows += "| " + e.label + " | " + std::to_string(done) + "/" + std::to_string(total) + " | " + mean_std(teacher) +
-            " | " + mean_std(student) + " | " + (delta.empty() ? "-" : format_double("%+.2f", stats_of(delta).mean)) +
-            " | " + mean_std(nonzero) + " | " + (done ? std::to_string(examples) : "-") + " | " + paper + " |\n";
+    rows += "| " + e.label + " | " + std::to_string(done) + "/" + std::to_string(total) + " | " + mean_std_text(teacher) +
+            " | " + mean_std_text(student) + " | " + (delta.empty() ? "-" : format_double("%+.2f", stats_of(delta).mean)) +
+            " | " + mean_std_text(nonzero) + " | " + (done ? std::to_string(examples) : "-") + " | " + paper + " |\n";
     out.json.push_back({{"run", e.run}, {"label", e.label}, {"file", e.file}, {"seeds_done", done},
                         {"seeds_total", total}, {"network", e.network}, {"protocol", e.protocol},
                         {"teacher_test_accuracy_percent", stats_json(teacher)},
