@@ -10,7 +10,6 @@
 #include "experiment/config.h"
 #include "experiment/run_files.h"
 #include "experiment/train_or_reuse.h"
-#include "experiment/trainer.h"
 #include "core/check.h"
 #include "core/format.h"
 #include "core/serialize.h"

@@ -15,17 +15,20 @@ namespace fs = std::filesystem;
 
 std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
                                            const TrainOrReuseOptions& opt) {
-  auto ex = std::make_unique<Experiment>(config);
+  // The data is read only once the folder is known to be this run's (a refusal is instant).
+  auto ex = std::make_unique<Experiment>(config, /*load_data=*/false);
   const RunPaths paths(config.output_dir);
   const bool finished =
       fs::exists(paths.model) && fs::exists(paths.metrics) && fs::exists(paths.config);
-  if (finished && resolve_experiment(load_json_file(paths.config)) == ex->config.resolved) {
+  const bool same = finished && resolve_experiment(load_json_file(paths.config)) == ex->config.resolved;
+  LB_CHECK(!finished || same, "train: ", paths.dir, " holds a finished run of another config than ",
+           opt.source, "; it is never overwritten: remove it or choose another output folder");
+  ex->read_data();
+  if (same) {
     std::cout << "using the trained run " << paths.dir << " (same config as " << opt.source << ")\n";
     ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
     return ex;
   }
-  LB_CHECK(!finished, "train: ", paths.dir, " holds a finished run of another config than ",
-           opt.source, "; it is never overwritten: remove it or choose another output folder");
   const bool resume = fs::exists(paths.checkpoint);
   std::cout << (resume ? "resuming" : "training") << " " << opt.source << " in " << paths.dir << "\n"
             << "compute: " << compute_runtime_summary() << std::endl;
