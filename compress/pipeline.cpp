@@ -103,15 +103,7 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg) {
 
 std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
                                            const CompressRunOptions& opt) {
-  if (!cfg.run_dir.empty()) {
-    const RunPaths paths(cfg.run_dir);
-    LB_CHECK(fs::exists(paths.model), "run: ", paths.model,
-             " not found: the run is not finished (train it with lowbit train, or name the "
-             "experiment with \"train\" instead of \"run\")");
-    auto ex = std::make_unique<Experiment>(parse_experiment(load_json_file(paths.config)));
-    ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
-    return ex;
-  }
+  if (!cfg.run_dir.empty()) return load_finished_run(cfg.run_dir, "run:");
   ExperimentConfig base = parse_experiment(cfg.experiment_json());
   if (!cfg.train_out.empty()) {
     base.output_dir = cfg.train_out;

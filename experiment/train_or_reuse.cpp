@@ -40,4 +40,21 @@ std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
   return ex;
 }
 
+std::unique_ptr<Experiment> load_finished_run(const std::string& dir, const std::string& role) {
+  const RunPaths paths(dir);
+  for (const std::string& file : {paths.config, paths.model})
+    LB_CHECK(fs::exists(file), role, " ", dir, ": not a finished training run (", file,
+             " not found; lowbit train writes it when the run ends)");
+  // Parsed before the data is read: a bad config fails at once, naming its file.
+  std::unique_ptr<Experiment> ex;
+  try {
+    ex = std::make_unique<Experiment>(parse_experiment(load_json_file(paths.config)), /*load_data=*/false);
+  } catch (const Error& e) {
+    LB_FAIL(paths.config, ": ", e.what());
+  }
+  ex->model->load_state_tensors(load_safetensors(paths.model), paths.model);
+  ex->read_data();
+  return ex;
+}
+
 }  // namespace lowbit

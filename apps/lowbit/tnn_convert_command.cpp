@@ -12,12 +12,11 @@
 
 #include "apps/lowbit/commands.h"
 #include "core/check.h"
-#include "core/serialize.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "experiment/progress.h"
-#include "experiment/run_files.h"
 #include "experiment/tnn_run.h"
+#include "experiment/train_or_reuse.h"
 
 namespace lowbit::cli {
 
@@ -32,17 +31,8 @@ struct TnnArgs {
 void convert_run_folder(const TnnArgs& args) {
   namespace fs = std::filesystem;
   LB_CHECK(args.sets.empty(), "--set: only with an experiment file (a run folder's config is fixed)");
-  const RunPaths run(args.source);
-  LB_CHECK(fs::exists(run.config) && fs::exists(run.model), args.source,
-           ": not a finished training run (needs config.json and model.safetensors from lowbit train)");
   const std::string out_dir = args.out.empty() ? (fs::path(args.source) / "tnn_student").string() : args.out;
-  std::unique_ptr<Experiment> ex;
-  try {
-    ex = std::make_unique<Experiment>(parse_experiment(load_json_file(run.config)));
-  } catch (const Error& e) {
-    LB_FAIL(run.config, ": ", e.what());
-  }
-  ex->model->load_state_tensors(load_safetensors(run.model), run.model);
+  const std::unique_ptr<Experiment> ex = load_finished_run(args.source, "teacher run");
   convert_and_write_tnn(*ex, args.source, out_dir, args.examples);
 }
 

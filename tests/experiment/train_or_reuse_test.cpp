@@ -72,4 +72,19 @@ TEST_CASE("train_or_reuse: trains, resumes an interrupted run, reuses a finished
       error_of([&] { train_or_reuse(tiny(out, 0.01), {.source = "tiny.json", .again = "lowbit x"}); });
   CHECK(contains(e, "holds a finished run of another config than tiny.json"));
   CHECK(read_file(paths.model) == weights);
+
+  // The same folder read back as a finished run (lowbit tnn-convert RUN_DIR, compress's "run"):
+  // the trained weights; a missing weights file or a bad config.json named.
+  const auto finished = load_finished_run(out);
+  CHECK(finished->model->state_tensors()[0].second.to_vector() == saved[0].second.to_vector());
+  const std::string bare = tmp / "bare";
+  fs::create_directories(bare);
+  fs::copy_file(paths.config, bare + "/config.json");
+  CHECK(contains(error_of([&] { load_finished_run(bare, "teacher run"); }),
+                 "teacher run " + bare + ": not a finished training run (" + bare + "/model.safetensors not found"));
+  fs::copy_file(paths.model, bare + "/model.safetensors");
+  json bad = load_json_file(bare + "/config.json");
+  bad["train"]["epochs"] = -1;
+  write_file_atomic(bare + "/config.json", bad.dump());
+  CHECK(contains(error_of([&] { load_finished_run(bare); }), bare + "/config.json: "));
 }
