@@ -25,6 +25,12 @@ std::string parse_output_dir(JsonArgs& top, const std::string& name) {
   return dir;
 }
 
+json load_experiment_file(const std::string& file, const std::vector<std::string>& sets) {
+  json raw = load_json_file(file);
+  for (const std::string& s : sets) apply_override(raw, s);
+  return raw;
+}
+
 void apply_override(json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   LB_CHECK(eq != std::string::npos && eq > 0, "--set \"", assignment,

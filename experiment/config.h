@@ -65,6 +65,10 @@ nlohmann::json load_json_file(const std::string& path);
 /// array indices must exist.
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
+/// load_json_file(file) with the overrides applied in order: what `lowbit train FILE --set ...`
+/// parses.
+nlohmann::json load_experiment_file(const std::string& file, const std::vector<std::string>& sets);
+
 /// Validates the experiment's structure and the data set (unknown keys, wrong types, bad
 /// values, data.validation and train.batch_size against the data set's declared size) and
 /// fills defaults; reads no data.

@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "core/json_args.h"
 #include "core/serialize.h"
+#include "experiment/budget_override.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "experiment/run_files.h"
@@ -243,9 +244,7 @@ std::shared_ptr<const RunKind> make_train_kind() {
   k->finished_file = "metrics.json";
   k->result_files = {"config.json", "log.jsonl", "metrics.json"};
   k->resolve = [](const PlannedRun& r) {
-    json j = load_json_file(r.experiment->file);
-    for (const std::string& s : r.sets) apply_override(j, s);
-    json config = resolve_experiment(j);  // as `lowbit train FILE --out DIR --set ...` resolves it
+    json config = resolve_experiment(load_experiment_file(r.experiment->file, r.sets));  // as `lowbit train FILE --out DIR --set ...` resolves it
     config["output"]["dir"] = r.run_dir;
     return config;
   };
@@ -259,6 +258,7 @@ std::shared_ptr<const RunKind> make_train_kind() {
     return args;
   };
   k->has_progress = [](const std::string& dir) { return fs::exists(RunPaths(dir).checkpoint); };
+  k->warning = experiment_file_warning;
   return k;
 }
 
@@ -273,6 +273,11 @@ Registry<std::shared_ptr<const RunKind>()>& run_kinds() {
 }
 
 }  // namespace
+
+std::string experiment_file_warning(const PlannedRun& run) {
+  const std::string& file = run.experiment->file;
+  return budget_override_warning(load_json_file(file), load_experiment_file(file, run.sets));
+}
 
 void register_run_kind(std::shared_ptr<const RunKind> kind) {
   LB_CHECK(kind && kind->resolve && kind->args && kind->has_progress && !kind->finished_file.empty(),
@@ -338,6 +343,9 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
                  ": holds run files but no config.json; it is never overwritten: move it away");
         r.state = RunState::fresh;
       }
+      if (seed == study.seeds.front() && kind.warning)
+        if (const std::string w = kind.warning(r); !w.empty())
+          plan.warnings.push_back("run " + e.run + " (" + e.file + "): " + w);
       plan.runs.push_back(std::move(r));
     }
   }

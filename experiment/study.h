@@ -107,6 +107,9 @@ struct StudyPlan {
   std::string study_runs_dir;     ///< runs_root/<study>
   std::string study_results_dir;  ///< results_root/<study>
   std::vector<PlannedRun> runs;   ///< seeds outer, experiments inner: every method gets its first seed early
+  /// What the study's overrides may distort, one line per experiment (RunKind::warning),
+  /// printed before anything runs.
+  std::vector<std::string> warnings;
 };
 
 /// Resolves every run's config and decides its state. Throws (before anything runs) when an

@@ -45,9 +45,16 @@ struct RunKind {
   std::function<std::vector<std::string>(const PlannedRun& run)> args;
   /// Whether a run folder holds work of an unfinished run (resume rather than start).
   std::function<bool(const std::string& run_dir)> has_progress;
+  /// A warning about the run's overrides ("" none; null: the kind has none), e.g. a budget
+  /// override that leaves the lr schedule's absolute epochs (experiment_file_warning).
+  std::function<std::string(const PlannedRun& run)> warning;
   /// The table section of this kind's rows (null: the training table).
   std::function<KindReport(const Study&, const StudyPlan&, const std::vector<PaperReference>&)> report;
 };
+
+/// budget_override_warning of run.experiment->file without and with run.sets: the "warning"
+/// of the kinds that train an experiment file ("train", "tnn").
+std::string experiment_file_warning(const PlannedRun& run);
 
 /// Registers a kind (throws on a duplicate name).
 void register_run_kind(std::shared_ptr<const RunKind> kind);

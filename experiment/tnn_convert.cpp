@@ -496,9 +496,9 @@ TnnConversion convert_tnn(Experiment& ex, const TnnConvertOptions& opt) {
 
   // The student network: float layers, then per block quant layer (ternary weights) ->
   // thresholds -> [max pool], last quant layer + bias.
-  const BatchForward student_forward = [&](const Tensor& images) {
+  const BatchForward student_forward = [&](const Tensor& batch) {
     NoGradGuard ng;
-    Tensor t = run_layers(ch, 0, first, images);
+    Tensor t = run_layers(ch, 0, first, batch);
     for (const StudentLayer& sl : student) {
       const Block& b = sl.block;
       Tensor z = (*ch[b.layer].second)(Var(t)).data();  // its input quantizer fires the inputs

@@ -8,6 +8,7 @@
 #include "core/format.h"
 #include "core/json_args.h"
 #include "core/serialize.h"
+#include "experiment/budget_override.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "experiment/run_files.h"
@@ -27,9 +28,7 @@ json tnn_run_config(json teacher_resolved, int64_t examples) {
 }
 
 json resolve_tnn_teacher(const std::string& file, const std::vector<std::string>& sets) {
-  json raw = load_json_file(file);
-  for (const std::string& s : sets) apply_override(raw, s);
-  return resolve_experiment(raw);
+  return resolve_experiment(load_experiment_file(file, sets));
 }
 
 json tnn_metrics(const TnnConversion& c, const std::string& teacher_run, int64_t examples) {
@@ -62,6 +61,9 @@ json convert_and_write_tnn(Experiment& teacher, const std::string& teacher_run, 
 json train_and_convert_tnn(const std::string& file, const std::vector<std::string>& sets,
                            const TnnRunOptions& opt) {
   ExperimentConfig teacher = parse_experiment(resolve_tnn_teacher(file, sets));
+  if (const std::string w = budget_override_warning(load_json_file(file), load_experiment_file(file, sets));
+      !w.empty())
+    std::cerr << "lowbit tnn-convert: warning: " << file << ": " << w << "\n";
   const std::string out_dir = opt.out_dir.empty() ? teacher.output_dir : opt.out_dir;
   const std::string teacher_dir = (fs::path(out_dir) / "teacher").string();
   const json config = tnn_run_config(teacher.resolved, opt.examples);
@@ -194,6 +196,7 @@ void register_tnn_run_kind() {
   k->resolve = resolve_tnn_run;
   k->args = tnn_args;
   k->has_progress = tnn_has_progress;
+  k->warning = experiment_file_warning;
   k->report = tnn_report;
   register_run_kind(k);
 }

@@ -38,6 +38,10 @@ class LrSchedule {
   virtual std::string_view name() const = 0;
   /// Options only (not lr_start or epochs); {"name": name(), ...config()} rebuilds it.
   virtual nlohmann::json config() const;
+  /// Whether the curve stretches with `epochs` (cosine, exponential to lr_end, constant) or
+  /// counts absolute epochs (step, multistep, exponential by gamma): a file whose budget is
+  /// overridden keeps the right shape only in the first case.
+  virtual bool stretches_with_budget() const = 0;
 
   double lr_start() const { return lr_start_; }
   int64_t epochs() const { return epochs_; }
@@ -55,6 +59,7 @@ class ConstantLr final : public LrSchedule {
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "constant"; }
   nlohmann::json config() const override;
+  bool stretches_with_budget() const override { return true; }
 };
 
 class StepLr final : public LrSchedule {
@@ -63,6 +68,7 @@ class StepLr final : public LrSchedule {
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "step"; }
   nlohmann::json config() const override;
+  bool stretches_with_budget() const override { return false; }
 
  private:
   int64_t step_size_;
@@ -76,6 +82,7 @@ class MultiStepLr final : public LrSchedule {
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "multistep"; }
   nlohmann::json config() const override;
+  bool stretches_with_budget() const override { return false; }
 
  private:
   std::vector<int64_t> milestones_;
@@ -91,6 +98,7 @@ class ExponentialLr final : public LrSchedule {
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "exponential"; }
   nlohmann::json config() const override;
+  bool stretches_with_budget() const override { return has_end_; }
 
  private:
   ExponentialLr(double lr_start, int64_t epochs, bool has_end, double value);
@@ -104,6 +112,7 @@ class CosineLr final : public LrSchedule {
   double lr_at(int64_t epoch) const override;
   std::string_view name() const override { return "cosine"; }
   nlohmann::json config() const override;
+  bool stretches_with_budget() const override { return true; }
 
  private:
   double lr_min_;

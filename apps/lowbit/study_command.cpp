@@ -136,6 +136,7 @@ void run_study(const StudyArgs& args) {
     }
     std::cout << '\n';
   }
+  for (const std::string& w : plan.warnings) std::cout << "warning: " << w << '\n';
   std::cout << std::flush;
   if (args.dry_run) return;
 

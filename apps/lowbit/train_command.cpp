@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "experiment/budget_override.h"
 #include "experiment/config.h"
 #include "experiment/experiment.h"
 #include "experiment/progress.h"
@@ -27,8 +28,11 @@ struct TrainArgs {
 };
 
 void train(const TrainArgs& args, bool prints) {
-  nlohmann::json raw = load_json_file(args.config);
-  for (const std::string& s : args.sets) apply_override(raw, s);
+  const nlohmann::json raw = load_experiment_file(args.config, args.sets);
+  if (prints && !args.sets.empty()) {
+    const std::string w = budget_override_warning(load_json_file(args.config), raw);
+    if (!w.empty()) std::cerr << "lowbit train: warning: " << args.config << ": " << w << "\n";
+  }
   ExperimentConfig cfg;
   try {
     cfg = parse_experiment(raw);

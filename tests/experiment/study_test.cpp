@@ -5,6 +5,7 @@
 
 #include "core/check.h"
 #include "core/serialize.h"
+#include "experiment/budget_override.h"
 #include "experiment/config.h"
 #include "experiment/run_files.h"
 #include "experiment/study.h"
@@ -209,6 +210,36 @@ TEST_CASE("study: planning resolves each run's config, in folders <run>_s<seed>,
   StudyOptions o = f.options();
   o.extra_sets = {"train.epochs=0"};
   CHECK(contains(error_of([&] { plan_study(s, o); }), "run fp_s1"));
+}
+
+TEST_CASE("budget overrides that leave an epoch-counting lr schedule behind are warned about") {
+  json file = experiment_json("twn");
+  file["train"]["epochs"] = 12;
+  file["train"]["lr_schedule"] = {{"name", "multistep"}, {"milestones", {7, 10}}};
+  json longer = file;
+  longer["train"]["epochs"] = 20;
+  const std::string w = budget_override_warning(file, longer);
+  CHECK(contains(w, "train.epochs is 20 but the file was written for 12"));
+  CHECK(contains(w, "counts absolute epochs"));
+  CHECK(budget_override_warning(file, file).empty());  // same budget
+  json scaled = longer;
+  scaled["train"]["lr_schedule"]["milestones"] = {12, 17};
+  CHECK(budget_override_warning(file, scaled).empty());  // the schedule was overridden too
+  json cosine = file;
+  cosine["train"]["lr_schedule"] = "cosine";
+  json cosine_longer = cosine;
+  cosine_longer["train"]["epochs"] = 20;
+  CHECK(budget_override_warning(cosine, cosine_longer).empty());  // stretches by itself
+  json bad = longer;
+  bad["train"]["epochs"] = -1;
+  CHECK(budget_override_warning(file, bad).empty());  // left to the caller's parse
+
+  // A study: one warning per experiment (not per seed), naming the run and the file.
+  Fixture f;
+  write_text_file(f.twn, file.dump());
+  const StudyPlan p = plan_study(parse_study(f.study(), "s.json"), f.options());
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(contains(p.warnings[0], "run ternary (" + f.twn + "): train.epochs is 1 but the file was written for 12"));
 }
 
 TEST_CASE("study: finished runs are skipped, interrupted ones resumed, foreign folders never touched") {

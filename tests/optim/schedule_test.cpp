@@ -49,6 +49,15 @@ TEST_CASE("constant is the default; step, multistep, cosine closed forms") {
   CHECK(cos->lr_at(4) == doctest::Approx(0.0));
 }
 
+TEST_CASE("which schedules stretch with the budget and which count absolute epochs") {
+  CHECK(make_schedule(nullptr, 0.1, 5)->stretches_with_budget());
+  CHECK(make_schedule("cosine", 0.1, 5)->stretches_with_budget());
+  CHECK(make_schedule({{"name", "exponential"}, {"lr_end", 1e-4}}, 0.1, 5)->stretches_with_budget());
+  CHECK_FALSE(make_schedule({{"name", "exponential"}, {"gamma", 0.9}}, 0.1, 5)->stretches_with_budget());
+  CHECK_FALSE(make_schedule({{"name", "step"}, {"step_size", 2}}, 0.1, 5)->stretches_with_budget());
+  CHECK_FALSE(make_schedule({{"name", "multistep"}, {"milestones", {3}}}, 0.1, 5)->stretches_with_budget());
+}
+
 TEST_CASE("every registered schedule round-trips its config") {
   // Minimal spec per name; a new schedule must be added here (checked below).
   const std::map<std::string, json> specs = {
