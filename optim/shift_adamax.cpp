@@ -38,7 +38,9 @@ void ShiftAdaMax::step() {
   const float b2 = static_cast<float>(o.beta2);
   const float eps = static_cast<float>(o.eps);
   const float wd = static_cast<float>(o.weight_decay);
-  const bool ap2_state = o.ap2_state;
+  // An int, not a bool: GCC 12 does not vectorize the loop below with a select on a captured
+  // bool (it stays scalar, ~30 % of a BNN MLP epoch); the results are bit-identical.
+  const int ap2_state = o.ap2_state ? 1 : 0;
   for_each_param_with_grad([&](size_t i, const Tensor& g, int64_t t) {
     // BinaryNet Alg. 4: the bias-corrected step size is rounded to a power of two.
     const float step_size =
