@@ -1,5 +1,7 @@
 #include "experiment/budget_override.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "experiment/config.h"
 #include "optim/registry.h"
@@ -8,17 +10,28 @@ namespace lowbit {
 
 using nlohmann::json;
 
-std::string budget_override_warning(const json& file, const json& overridden) {
+namespace {
+// Whether an override assigns the schedule (or all of train): then the curve is the user's.
+bool sets_schedule(const std::vector<std::string>& sets) {
+  return std::any_of(sets.begin(), sets.end(), [](const std::string& s) {
+    const std::string path = s.substr(0, s.find('='));
+    return path == "train" || path.starts_with("train.lr_schedule");
+  });
+}
+}  // namespace
+
+std::string budget_override_warning(const json& file, const std::vector<std::string>& sets) {
+  if (sets_schedule(sets)) return "";
   ExperimentConfig a, b;
   try {
+    json overridden = file;
+    for (const std::string& s : sets) apply_override(overridden, s);
     a = parse_experiment(file);
     b = parse_experiment(overridden);
   } catch (const Error&) {
     return "";  // the caller's parse reports it, with its file name
   }
-  if (a.train.epochs == b.train.epochs || b.train.lr_schedule.is_null() ||
-      a.train.lr_schedule != b.train.lr_schedule)
-    return "";
+  if (a.train.epochs == b.train.epochs || b.train.lr_schedule.is_null()) return "";
   LrSchedulePtr schedule;
   try {
     schedule = make_schedule(b.train.lr_schedule, 1.0, b.train.epochs, "train.lr_schedule");

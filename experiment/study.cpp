@@ -276,7 +276,7 @@ Registry<std::shared_ptr<const RunKind>()>& run_kinds() {
 
 std::string experiment_file_warning(const PlannedRun& run) {
   const std::string& file = run.experiment->file;
-  return budget_override_warning(load_json_file(file), load_experiment_file(file, run.sets));
+  return budget_override_warning(load_json_file(file), run.sets);
 }
 
 void register_run_kind(std::shared_ptr<const RunKind> kind) {

@@ -52,7 +52,7 @@ struct RunKind {
   std::function<KindReport(const Study&, const StudyPlan&, const std::vector<PaperReference>&)> report;
 };
 
-/// budget_override_warning of run.experiment->file without and with run.sets: the "warning"
+/// budget_override_warning of run.experiment->file and run.sets: the "warning"
 /// of the kinds that train an experiment file ("train", "tnn").
 std::string experiment_file_warning(const PlannedRun& run);
 

@@ -61,7 +61,7 @@ json convert_and_write_tnn(Experiment& teacher, const std::string& teacher_run, 
 json train_and_convert_tnn(const std::string& file, const std::vector<std::string>& sets,
                            const TnnRunOptions& opt) {
   ExperimentConfig teacher = parse_experiment(resolve_tnn_teacher(file, sets));
-  if (const std::string w = budget_override_warning(load_json_file(file), load_experiment_file(file, sets));
+  if (const std::string w = budget_override_warning(load_json_file(file), sets);
       !w.empty())
     std::cerr << "lowbit tnn-convert: warning: " << file << ": " << w << "\n";
   const std::string out_dir = opt.out_dir.empty() ? teacher.output_dir : opt.out_dir;

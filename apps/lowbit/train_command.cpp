@@ -30,7 +30,7 @@ struct TrainArgs {
 void train(const TrainArgs& args, bool prints) {
   const nlohmann::json raw = load_experiment_file(args.config, args.sets);
   if (prints && !args.sets.empty()) {
-    const std::string w = budget_override_warning(load_json_file(args.config), raw);
+    const std::string w = budget_override_warning(load_json_file(args.config), args.sets);
     if (!w.empty()) std::cerr << "lowbit train: warning: " << args.config << ": " << w << "\n";
   }
   ExperimentConfig cfg;
