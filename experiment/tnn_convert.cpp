@@ -44,16 +44,29 @@ TernaryNeuronFit fit_ternary_neuron(const std::vector<float>& w, const std::vect
   // weights kept is s.
   const int64_t S = 2 * K + 1;
   std::vector<double> hist(size_t((K + 1) * S * 3), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int8_t* xi = x.data() + i * K;
-    const float* p = targets.data() + 3 * i;
-    int64_t s = 0;
+  // Samples in chunks, k outer within a chunk: the chunk's inputs stay in cache and each k
+  // touches one row of hist (sample-outer order walks K rows per sample: a cache miss per
+  // (sample, k) once hist outgrows the cache). Each bin still adds its samples in increasing
+  // order, so the sums are bit-identical to the sample-outer loop.
+  constexpr int64_t kChunk = 2048;
+  std::vector<int64_t> sums(static_cast<size_t>(std::min(n, kChunk)));
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t len = std::min(n - i0, kChunk);
+    std::fill(sums.begin(), sums.begin() + len, 0);
     for (int64_t k = 0; k <= K; ++k) {
-      if (k > 0) s += sign_of(w[size_t(order[size_t(k - 1)])]) * xi[order[size_t(k - 1)]];
-      double* h = hist.data() + (k * S + s + K) * 3;
-      h[0] += p[0];
-      h[1] += p[1];
-      h[2] += p[2];
+      double* row = hist.data() + k * S * 3;
+      const int64_t added = k > 0 ? order[size_t(k - 1)] : 0;
+      const int sign = k > 0 ? sign_of(w[size_t(added)]) : 0;
+      for (int64_t c = 0; c < len; ++c) {
+        const int64_t i = i0 + c;
+        int64_t& s = sums[size_t(c)];
+        s += sign * x[size_t(i * K + added)];
+        const float* p = targets.data() + 3 * i;
+        double* h = row + (s + K) * 3;
+        h[0] += p[0];
+        h[1] += p[1];
+        h[2] += p[2];
+      }
     }
   }
   TernaryNeuronFit best;

@@ -29,6 +29,51 @@ TEST_CASE("tnn: one hidden neuron, deterministic targets: the k, thresholds and 
   CHECK(f.weights == std::vector<int8_t>{1, 0});
 }
 
+TEST_CASE("tnn: the fit over several chunks of samples equals a brute-force search") {
+  // 5,000 samples (more than one 2,048-sample chunk of the histogram pass), 6 weights, random
+  // ternary inputs and target distributions: every (k, tl, th) scored directly, ties broken as
+  // documented (fewest nonzero weights, then lowest th, then lowest tl).
+  const int64_t n = 5000, K = 6;
+  const std::vector<float> w = {0.3f, -0.9f, 0.05f, 0.6f, -0.2f, 0.75f};
+  std::vector<int8_t> x(size_t(n * K));
+  std::vector<float> p(size_t(3 * n));
+  uint32_t state = 12345;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int8_t& v : x) v = int8_t(int(next() >> 16) % 3 - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = float(next() >> 8) / 16777216.f, b = float(next() >> 8) / 16777216.f;
+    p[size_t(3 * i)] = std::min(a, b);
+    p[size_t(3 * i + 1)] = std::max(a, b) - std::min(a, b);
+    p[size_t(3 * i + 2)] = 1 - std::max(a, b);
+  }
+  const std::vector<int64_t> order = {1, 5, 3, 0, 4, 2};  // by decreasing |w|
+  TernaryNeuronFit best;
+  bool have = false;
+  for (int64_t k = 0; k <= K; ++k)
+    for (int64_t th = -K - 1; th <= K + 1; ++th)
+      for (int64_t tl = -K - 1; tl <= th + 1; ++tl) {
+        double score = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          int64_t s = 0;
+          for (int64_t j = 0; j < k; ++j)
+            s += (w[size_t(order[size_t(j)])] > 0 ? 1 : -1) * x[size_t(i * K + order[size_t(j)])];
+          score += p[size_t(3 * i + (s > th ? 2 : s < tl ? 0 : 1))];
+        }
+        if (!have || score > best.agreement + 1e-9) {
+          have = true;
+          best.agreement = score;
+          best.nonzero = k;
+          best.tl = tl;
+          best.th = th;
+        }
+      }
+  const TernaryNeuronFit f = fit_ternary_neuron(w, x, p);
+  CHECK(f.nonzero == best.nonzero);
+  CHECK(f.tl == best.tl);
+  CHECK(f.th == best.th);
+  CHECK(f.agreement == doctest::Approx(best.agreement).epsilon(1e-12));
+}
+
 TEST_CASE("tnn: one hidden neuron, stochastic targets: expected agreement, ties to the lowest th") {
   // w = -0.5 (weight -1): x = 1, -1, 0 give s = -1, 1, 0. Best: s = -1 -> -1 (0.75), s = 0 -> 0
   // (1), s = 1 -> 0 or +1 (0.5 either): tl = 0 and th = 0 (the lowest th). k = 0 reaches 1.75.
