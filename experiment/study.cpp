@@ -244,7 +244,8 @@ std::shared_ptr<const RunKind> make_train_kind() {
   k->finished_file = "metrics.json";
   k->result_files = {"config.json", "log.jsonl", "metrics.json"};
   k->resolve = [](const PlannedRun& r) {
-    json config = resolve_experiment(load_experiment_file(r.experiment->file, r.sets));  // as `lowbit train FILE --out DIR --set ...` resolves it
+    // As `lowbit train FILE --out DIR --set ...` resolves it.
+    json config = resolve_experiment(load_experiment_file(r.experiment->file, r.sets));
     config["output"]["dir"] = r.run_dir;
     return config;
   };
