@@ -103,7 +103,9 @@ std::vector<LayerPlan> check_compress_config(const CompressConfig& cfg) {
 
 std::unique_ptr<Experiment> prepare_source(const CompressConfig& cfg,
                                            const CompressRunOptions& opt) {
-  if (!cfg.run_dir.empty()) return load_finished_run(cfg.run_dir, "run:");
+  if (!cfg.run_dir.empty())
+    return load_finished_run(cfg.run_dir, "run",
+                             "train it with lowbit train, or name the experiment with \"train\" instead of \"run\"");
   ExperimentConfig base = parse_experiment(cfg.experiment_json());
   if (!cfg.train_out.empty()) {
     base.output_dir = cfg.train_out;

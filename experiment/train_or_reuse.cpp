@@ -40,11 +40,11 @@ std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
   return ex;
 }
 
-std::unique_ptr<Experiment> load_finished_run(const std::string& dir, const std::string& role) {
+std::unique_ptr<Experiment> load_finished_run(const std::string& dir, const std::string& role,
+                                              const std::string& hint) {
   const RunPaths paths(dir);
   for (const std::string& file : {paths.config, paths.model})
-    LB_CHECK(fs::exists(file), role, " ", dir, ": not a finished training run (", file,
-             " not found; lowbit train writes it when the run ends)");
+    LB_CHECK(fs::exists(file), role, " ", dir, ": not a finished training run (", file, " not found; ", hint, ")");
   // Parsed before the data is read: a bad config fails at once, naming its file.
   std::unique_ptr<Experiment> ex;
   try {

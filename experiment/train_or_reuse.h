@@ -31,8 +31,9 @@ std::unique_ptr<Experiment> train_or_reuse(const ExperimentConfig& config,
 
 /// A finished `lowbit train` run folder (config.json and model.safetensors) as an experiment
 /// with its trained weights, the data set read. Throws naming the folder when either file is
-/// missing (`role` says what the caller wanted it for: "run", "teacher run") and naming
-/// config.json when it is not a valid experiment.
-std::unique_ptr<Experiment> load_finished_run(const std::string& dir, const std::string& role = "run");
+/// missing (`role` says what the caller wanted it for: "run", "teacher run"; `hint` what to
+/// do about it) and naming config.json when it is not a valid experiment.
+std::unique_ptr<Experiment> load_finished_run(const std::string& dir, const std::string& role = "run",
+                                              const std::string& hint = "lowbit train writes it when the run ends");
 
 }  // namespace lowbit
