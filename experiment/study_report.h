@@ -31,6 +31,10 @@ struct PaperReference {
   /// code/README, "M" recalled and NOT confirmed.
   std::string evidence;
   std::string note;
+  /// Which model the published number tests: "final" (the last epoch's; the default) or
+  /// "best_val" (the best-validation epoch's weights, BNN's protocol). The comparison sets our
+  /// number of the same kind beside it.
+  std::string selection = "final";
   /// Optional, for per-stage tables (Deep Compression): compression ratio at each stage
   /// ("pruned", "quantized", "huffman"; 12 = 12x) and sizes in KB ("baseline", "huffman").
   std::map<std::string, double> stage_ratios, size_kb;

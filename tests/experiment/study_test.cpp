@@ -375,6 +375,27 @@ TEST_CASE("study report: mean and sample std over seeds, gaps to the baseline an
     CHECK(fs::exists(file));
     if (file.ends_with(".svg")) CHECK(well_formed(read_file(file)));
   }
+  // A paper that reports its best-validation epoch's test number is compared with ours of the
+  // same kind: fp's two seeds that record it (99.1, 99.4), not its final models' 99.2.
+  json j3 = j;
+  j3["experiments"][0]["reference"] = {"bnn_ref"};
+  json refs3 = refs;
+  refs3["references"].push_back({{"id", "bnn_ref"}, {"method", "BNN"}, {"dataset", "mnist"}, {"network", "N"},
+                                 {"protocol", "P"}, {"metric", "error"}, {"value", 1.40}, {"paper", "BNN"},
+                                 {"table", "Table 1"}, {"evidence", "S"}, {"selection", "best_val"}});
+  const Study s3 = parse_study(j3, "s.json");
+  const StudyReport rep3 = build_study_report(s3, plan_study(s3, f.options()), parse_references(refs3, "refs.json"));
+  const json out3 = rep3.to_json();
+  const json& b = out3["rows"][0]["references"][0];
+  CHECK(b["selection"] == "best_val");
+  CHECK(b["ours_accuracy_percent"]["n"] == 2);
+  CHECK(b["delta_ours_minus_paper_pp"].get<double>() == doctest::Approx(99.25 - 98.60));
+  CHECK(contains(rep3.to_markdown(), "| 99.25 ± 0.21 @ best val (2/3 seeds) | BNN | 98.60 (err 1.40) | +0.65 |"));
+  CHECK(out3["rows"][1]["references"][0]["selection"] == "final");  // the default
+  json bad_sel = refs3;
+  bad_sel["references"][1]["selection"] = "best";
+  CHECK(contains(error_of([&] { parse_references(bad_sel, "refs.json"); }), "references[1].selection"));
+
   // A row naming a reference that the file lacks fails the report.
   json bad = j;
   bad["experiments"][1]["reference"] = {"nope"};
