@@ -34,8 +34,13 @@ inline Filters filters(const Tensor& w, bool per_filter) {
 }
 
 /// The clipped straight-through backward shared by the sign-like quantizers:
-/// dL/dx = g·1{|x| ≤ clip} (clip = kNoClip = +inf: plain STE). Captures the input only.
+/// dL/dx = g·1{|x| ≤ clip}. Captures the input only.
+/// clip = kNoClip (+inf) is the plain STE, dL/dx = g: the gradient is handed on without a
+/// pass over it (on BinaryConnect/BNN weights that pass read and wrote three weight-sized
+/// buffers every step). The mask would differ only at a NaN input, whose gradient then
+/// passes instead of being zeroed; the weight is NaN either way.
 inline BackwardFn clipped_ste(Tensor x, float clip) {
+  if (std::isinf(clip)) return [](const Tensor& g, GradInputs& in) { in.add(0, g); };
   return [x, clip](const Tensor& g, GradInputs& in) {
     in.add(0, zip(g, x, [clip](float gi, float xi) { return std::fabs(xi) <= clip ? gi : 0.f; }));
   };

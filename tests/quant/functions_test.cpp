@@ -55,6 +55,8 @@ TEST_CASE("ste_sign: +1 at 0, clipped STE passes |x| <= clip inclusive") {
   check_close(p.grad, {0, 0, 1, 1, 1, 0, 0});
   p = run([](const Var& v) { return ste_sign(v, kNoClip); }, x);  // plain STE (weights)
   check_close(p.grad, {1, 1, 1, 1, 1, 1, 1});
+  p = run([](const Var& v) { return ste_sign(v, kNoClip); }, x, {7, 6, 5, 4, 3, 2, 1});
+  check_close(p.grad, {7, 6, 5, 4, 3, 2, 1});  // handed on whole, beyond |x| = 1 too
   CHECK_THROWS_AS(ste_sign(Var(Tensor::zeros({2})), 0.f), Error);
 }
 
