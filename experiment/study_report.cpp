@@ -99,11 +99,10 @@ std::string differences(const MethodRow& row, const PaperReference& ref) {
 struct OursForPaper {
   Stats stats;
   bool at_best_val = false;
-  int64_t seeds_missing = 0;  ///< finished seeds without the number (older lowbit)
 };
 OursForPaper ours_for(const MethodRow& row, const PaperReference& ref) {
-  if (ref.selection != "best_val") return {row.test_acc, false, 0};
-  return {row.test_at_best_val, true, row.seeds_without_test_at_best_val};
+  if (ref.selection != "best_val") return {row.test_acc, false};
+  return {row.test_at_best_val, true};
 }
 
 std::string md_escape(const std::string& s) {
@@ -130,10 +129,11 @@ json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-// "99.10 ± 0.05", "—" when no finished seed recorded it, " (2/3 seeds)" when only some did.
-std::string at_best_val_text(const MethodRow& r) {
-  if (r.test_at_best_val.n == 0) return r.seeds_done.empty() ? "-" : "—";
-  std::string out = mean_std_text(r.test_at_best_val);
+// "99.10 ± 0.05", "—" when no finished seed recorded it, " (2/3 seeds)" when only some did;
+// `marker` follows the number (the paper comparison's " @ best val").
+std::string at_best_val_text(const MethodRow& r, const std::string& marker = "") {
+  if (r.test_at_best_val.n == 0) return r.seeds_done.empty() ? "-" : "—" + marker;
+  std::string out = mean_std_text(r.test_at_best_val) + marker;
   if (r.seeds_without_test_at_best_val > 0)
     out += " (" + std::to_string(r.test_at_best_val.n) + "/" + std::to_string(r.seeds_done.size()) + " seeds)";
   return out;
@@ -375,12 +375,7 @@ std::string StudyReport::to_markdown() const {
         for (const PaperReference* ref : r.references) {
           const OursForPaper sel = ours_for(r, *ref);
           const std::optional<double> ours = sel.stats.n ? std::optional<double>(sel.stats.mean) : std::nullopt;
-          std::string ours_text = sel.stats.n ? mean_std_text(sel.stats) : r.seeds_done.empty() ? "-" : "—";
-          if (sel.at_best_val && !r.seeds_done.empty()) {
-            ours_text += " @ best val";
-            if (sel.seeds_missing > 0)
-              ours_text += " (" + std::to_string(sel.stats.n) + "/" + std::to_string(r.seeds_done.size()) + " seeds)";
-          }
+          const std::string ours_text = sel.at_best_val ? at_best_val_text(r, " @ best val") : mean_std_text(r.test_acc);
           const std::optional<double> fp_gap =
               ref->fp_accuracy() ? std::optional<double>(ref->accuracy() - *ref->fp_accuracy()) : std::nullopt;
           const char* read_in = ref->evidence == "P"   ? "paper"
