@@ -1,5 +1,7 @@
 #include "experiment/study.h"
 
+#include <fnmatch.h>
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -292,6 +294,25 @@ const RunKind& run_kind(const std::string& name, const std::string& path) {
   return *run_kinds().make(spec.name);  // registered kinds live as long as the registry
 }
 
+namespace {
+// Marks the runs that match one of `patterns` (all when there are none). A pattern that
+// matches nothing is a typo: fail before anything runs, listing the names it could match.
+void select_runs(StudyPlan& plan, const std::vector<std::string>& patterns, const std::string& where) {
+  if (patterns.empty()) return;
+  for (PlannedRun& r : plan.runs) r.selected = false;
+  for (const std::string& pattern : patterns) {
+    bool matched = false;
+    for (PlannedRun& r : plan.runs)
+      if (::fnmatch(pattern.c_str(), r.name.c_str(), 0) == 0) r.selected = matched = true;
+    if (!matched) {
+      std::string names;
+      for (const PlannedRun& r : plan.runs) names += (names.empty() ? "" : ", ") + r.name;
+      LB_FAIL("--only '", pattern, "': matches no run of ", where, " (its runs: ", names, ")");
+    }
+  }
+}
+}  // namespace
+
 StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
   StudyPlan plan;
   plan.study_runs_dir = (fs::path(opt.runs_root) / study.name).string();
@@ -350,6 +371,7 @@ StudyPlan plan_study(const Study& study, const StudyOptions& opt) {
       plan.runs.push_back(std::move(r));
     }
   }
+  select_runs(plan, opt.only, where);
   return plan;
 }
 

@@ -73,6 +73,9 @@ struct StudyOptions {
   std::string results_root = "results";
   std::vector<std::string> extra_sets;  ///< `lowbit study --set`, applied after the study's
   std::vector<std::string> extra_compress_sets;  ///< `lowbit study --compress-set`
+  /// `lowbit study --only`: shell globs over run names ("bnn_*", "*_s2"); a run is selected
+  /// when any matches; empty selects every run. Splits a study over machines or sessions.
+  std::vector<std::string> only;
 };
 
 /// What the study does with one (experiment, seed).
@@ -95,6 +98,9 @@ struct PlannedRun {
   RunState state = RunState::fresh;
   /// finished in runs/ but not yet copied to results/
   bool needs_copy = false;
+  /// Matched by StudyOptions::only. A run not selected is still planned and checked (its
+  /// folders, its row in the report) but never started.
+  bool selected = true;
 
   /// Arguments of the child (no program name), by the experiment's kind: train FILE --out
   /// DIR [--resume] --set ...; compress FILE --out DIR [--force] --set ...
@@ -114,7 +120,8 @@ struct StudyPlan {
 
 /// Resolves every run's config and decides its state. Throws (before anything runs) when an
 /// experiment does not parse with its overrides, or when a folder holds a run of another
-/// config or study (its config.json differs): such folders are never overwritten.
+/// config or study (its config.json differs): such folders are never overwritten; and when
+/// a pattern of StudyOptions::only matches no run.
 StudyPlan plan_study(const Study& study, const StudyOptions& options);
 
 /// Copies the result files of a finished run (train: config.json, log.jsonl, metrics.json)

@@ -1,4 +1,4 @@
-// lowbit study STUDY.json [--jobs N] [--set path=value]... [--report] [--dry-run]
+// lowbit study STUDY.json [--jobs N] [--set path=value]... [--only GLOB]... [--report] [--dry-run]
 //
 // Runs every (experiment, seed) of a study as a child process `lowbit train FILE --out DIR
 // [--resume] --set ... --set seed=S` (or `lowbit compress ...` for entries of kind
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -40,6 +41,7 @@ struct StudyArgs {
   int jobs = 1;
   std::vector<std::string> sets;
   std::vector<std::string> compress_sets;
+  std::vector<std::string> only;
   bool report_only = false;
   bool dry_run = false;
   std::string runs_root = "runs";
@@ -112,7 +114,8 @@ void run_study(const StudyArgs& args) {
   register_tnn_run_kind();       // "kind": "tnn" (teacher, then the ternary student)
   const Study st = load_study(args.study);
   StudyPlan plan = plan_study(st, {.runs_root = args.runs_root, .results_root = args.results_root,
-                                   .extra_sets = args.sets, .extra_compress_sets = args.compress_sets});
+                                   .extra_sets = args.sets, .extra_compress_sets = args.compress_sets,
+                                   .only = args.only});
   const std::vector<PaperReference> refs = references_for(st);
   build_study_report(st, plan, refs);  // bad reference ids fail now, not after hours of training
 
@@ -123,14 +126,21 @@ void run_study(const StudyArgs& args) {
   }
   const int threads = std::max(1, num_threads() / args.jobs);
   std::map<RunState, int> count;
-  for (const PlannedRun& r : plan.runs) ++count[r.state];
+  // A run --only leaves out counts as such unless it has finished anyway.
+  const auto left_out = [](const PlannedRun& r) { return !r.selected && r.state != RunState::finished; };
+  int not_selected = 0;
+  for (const PlannedRun& r : plan.runs) left_out(r) ? ++not_selected : ++count[r.state];
   std::cout << "lowbit study " << st.name << " (" << now_text() << " UTC): " << plan.runs.size() << " runs: "
             << count[RunState::finished] << " finished, " << count[RunState::resume] << " to resume, "
-            << count[RunState::fresh] << " to start; " << args.jobs << " at a time, " << threads
+            << count[RunState::fresh] << " to start"
+            << (not_selected ? ", " + std::to_string(not_selected) + " not selected by --only" : "") << "; "
+            << args.jobs << " at a time, " << threads
             << " threads each\n";
   for (const PlannedRun& r : plan.runs) {
     std::cout << "  " << r.name << ": " << to_string(r.state);
-    if (r.state != RunState::finished) {
+    if (left_out(r)) {
+      std::cout << " (not selected by --only)";
+    } else if (r.state != RunState::finished) {
       std::cout << "  lowbit";
       for (const std::string& a : r.child_args()) std::cout << ' ' << shell_word(a);
     }
@@ -168,7 +178,7 @@ void run_study(const StudyArgs& args) {
   while (true) {
     while (!g_stop && static_cast<int>(running.size()) < args.jobs && next < plan.runs.size()) {
       const PlannedRun& r = plan.runs[next++];
-      if (r.state == RunState::finished) continue;
+      if (r.state == RunState::finished || !r.selected) continue;
       const std::string log = (fs::path(plan.study_runs_dir) / (r.name + ".log")).string();
       running[spawn_train(r, log, threads)] = {&r, Clock::now()};
       std::cout << now_text() << "  start " << r.name << " (" << to_string(r.state) << "), log " << log
@@ -209,7 +219,12 @@ void run_study(const StudyArgs& args) {
     std::cout << "lowbit study: stopped; start the same command again to continue" << std::endl;
     std::exit(130);
   }
-  std::cout << now_text() << "  study " << st.name << " complete\n";
+  const auto left = std::count_if(plan.runs.begin(), plan.runs.end(), left_out);
+  if (left == 0)
+    std::cout << now_text() << "  study " << st.name << " complete\n";
+  else
+    std::cout << now_text() << "  the runs selected by --only are done; " << left << " other run(s) of study "
+              << st.name << " still to run\n";
   write_report(st, plan, refs);
   LB_CHECK(failed.empty(), "lowbit study: ", failed.size(), " run(s) failed: ", failed.front(),
            failed.size() > 1 ? " ..." : "", " (their logs are in ", plan.study_runs_dir, ")");
@@ -227,6 +242,9 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--compress-set", args->compress_sets,
                   "Override a value of every compress run's compress file, e.g. --compress-set "
                   "prune.retrain.epochs=1 (repeatable; --set goes to the experiment it trains)");
+  cmd->add_option("--only", args->only,
+                  "Start only the runs whose name (<run>_s<seed>) matches this shell glob, e.g. --only "
+                  "'bnn_*' --only '*_s2' (repeatable; the report still covers every finished run)");
   cmd->add_flag("--report", args->report_only, "Only write results/<study>/table.md, table.json and the SVGs");
   cmd->add_flag("--dry-run", args->dry_run, "Print what would run, then stop");
   cmd->add_option("--runs", args->runs_root, "Folder of the run folders (default runs)");

@@ -59,7 +59,7 @@ struct Fixture {
                                          fp})}};
   }
   StudyOptions options() const {
-    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}};
+    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}, .only = {}};
   }
 };
 

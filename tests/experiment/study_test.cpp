@@ -61,7 +61,7 @@ struct Fixture {
             {"experiments", json::array({fp, {{"file", twn}, {"run", "ternary"}, {"label", "TWN"}}})}};
   }
   StudyOptions options() const {
-    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}};
+    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}, .only = {}};
   }
 };
 
@@ -210,6 +210,35 @@ TEST_CASE("study: planning resolves each run's config, in folders <run>_s<seed>,
   StudyOptions o = f.options();
   o.extra_sets = {"train.epochs=0"};
   CHECK(contains(error_of([&] { plan_study(s, o); }), "run fp_s1"));
+}
+
+TEST_CASE("study --only: shell globs over run names select what starts; a glob matching nothing is refused") {
+  Fixture f;
+  const Study s = parse_study(f.study(), "s.json");
+  const auto selected = [&](std::vector<std::string> only) {
+    StudyOptions o = f.options();
+    o.only = std::move(only);
+    std::vector<std::string> names;
+    for (const PlannedRun& r : plan_study(s, o).runs)
+      if (r.selected) names.push_back(r.name);
+    return names;
+  };
+  CHECK(selected({}) == std::vector<std::string>{"fp_s1", "ternary_s1", "fp_s2", "ternary_s2"});
+  CHECK(selected({"*_s2"}) == std::vector<std::string>{"fp_s2", "ternary_s2"});
+  CHECK(selected({"fp_s?", "ternary_s1"}) == std::vector<std::string>{"fp_s1", "ternary_s1", "fp_s2"});
+  CHECK(selected({"fp_s1"}) == std::vector<std::string>{"fp_s1"});  // exact name, no partial match
+  // Unselected runs stay in the plan (the report covers them), only marked.
+  StudyOptions o = f.options();
+  o.only = {"fp_*"};
+  const StudyPlan p = plan_study(s, o);
+  REQUIRE(p.runs.size() == 4);
+  CHECK_FALSE(p.runs[1].selected);
+  o.only = {"fp_*", "bnn_*"};
+  const std::string e = error_of([&] { plan_study(s, o); });
+  CHECK(contains(e, "--only 'bnn_*': matches no run of study s"));
+  CHECK(contains(e, "fp_s1, ternary_s1, fp_s2, ternary_s2"));
+  o.only = {"fp"};  // a run's name without its seed matches nothing
+  CHECK(contains(error_of([&] { plan_study(s, o); }), "--only 'fp'"));
 }
 
 TEST_CASE("budget overrides that leave an epoch-counting lr schedule behind are warned about") {

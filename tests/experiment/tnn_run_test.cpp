@@ -52,7 +52,7 @@ struct Fixture {
             {"experiments", json::array({{{"file", teacher}, {"kind", "tnn"}, {"run", "tnn"}, {"label", "TNN"}}})}};
   }
   StudyOptions options() const {
-    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}};
+    return {.runs_root = tmp / "runs", .results_root = tmp / "results", .extra_sets = {}, .extra_compress_sets = {}, .only = {}};
   }
 };
 
