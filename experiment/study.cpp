@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -30,6 +31,26 @@ void check_run_name(const std::string& name, const std::string& path) {
     LB_CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.', path,
              ": run name \"", name, "\" may only hold letters, digits, '_', '-' and '.'");
   LB_CHECK(name != "." && name != "..", path, ": run name \"", name, "\" is not a folder name");
+}
+
+// A group's label names its chart files (group_chart_suffix): refuse labels that would give
+// an empty or unwieldy name, or the same files as another group's, before anything runs.
+// The first `n_listed` experiments come from "experiments", the rest from the "sweep".
+void check_group_labels(const std::vector<StudyExperiment>& experiments, size_t n_listed) {
+  std::map<std::string, std::string> group_of_suffix;
+  for (size_t i = 0; i < experiments.size(); ++i) {
+    const std::string& group = experiments[i].group;
+    const std::string path = i < n_listed ? json_path("experiments", i) + ".group" : "sweep.group";
+    const std::string suffix = group_chart_suffix(group);
+    LB_CHECK(group.empty() || !suffix.empty(), path, ": group \"", group,
+             "\" needs a letter or digit (its chart files are named after it)");
+    LB_CHECK(suffix.size() <= kMaxGroupSlug + 1, path, ": group \"", group, "\" would name its charts \"accuracy_vs_epoch",
+             suffix, ".svg\"; keep a group's label to ", kMaxGroupSlug,
+             " letters, digits and separators and put the explanation in \"description\"");
+    const auto [it, fresh] = group_of_suffix.emplace(suffix, group);
+    LB_CHECK(fresh || it->second == group, path, ": groups \"", it->second, "\" and \"", group,
+             "\" would both write \"accuracy_vs_epoch", suffix, ".svg\"; give them labels that differ in a letter or digit");
+  }
 }
 
 std::vector<std::string> string_list(JsonArgs& a, std::string_view key) {
@@ -187,6 +208,18 @@ const char* to_string(RunState s) {
   return "?";
 }
 
+std::string group_chart_suffix(const std::string& group) {
+  std::string slug;
+  for (char c : group) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      slug += char(std::tolower(static_cast<unsigned char>(c)));
+    else if (!slug.empty() && slug.back() != '_')
+      slug += '_';
+  }
+  while (!slug.empty() && slug.back() == '_') slug.pop_back();
+  return slug.empty() ? "" : "_" + slug;
+}
+
 Study parse_study(const json& j, const std::string& source) {
   Study st;
   try {
@@ -199,10 +232,13 @@ Study parse_study(const json& j, const std::string& source) {
     st.seeds = parse_seeds(j);
     const std::vector<std::string> study_sets = string_list(a, "set");
     const std::vector<std::string> study_compress_sets = string_list(a, "compress_set");
-    if (const json* list = a.array("experiments"))
+    size_t n_listed = 0;
+    if (const json* list = a.array("experiments")) {
+      n_listed = list->size();
       for (size_t i = 0; i < list->size(); ++i)
         st.experiments.push_back(
             parse_listed((*list)[i], json_path("experiments", i), study_sets, study_compress_sets));
+    }
     if (const json* sweep = a.object("sweep"))
       for (StudyExperiment& e : parse_sweep(*sweep, "sweep", study_sets)) st.experiments.push_back(std::move(e));
     a.finish();
@@ -217,6 +253,7 @@ Study parse_study(const json& j, const std::string& source) {
     for (const StudyExperiment& e : st.experiments)
       LB_CHECK(!e.baseline || ++baselines[e.group] == 1, "group \"", e.group,
                "\" has more than one \"baseline\": true");
+    check_group_labels(st.experiments, n_listed);
   } catch (const Error& e) {
     LB_FAIL(source, ": ", e.what());
   }

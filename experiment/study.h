@@ -61,8 +61,17 @@ struct Study {
   std::string references = "studies/references.json";
 };
 
+/// The ending of a group's chart file names: "" for the unnamed group, else "_" + its label
+/// lower-cased with every run of other characters turned into one "_"
+/// ("crop + flip (every method)" -> "_crop_flip_every_method"). parse_study refuses labels
+/// whose ending is longer than kMaxGroupSlug, empty, or shared with another group's, so two
+/// groups never write the same chart file and a long label never makes an unwieldy name.
+std::string group_chart_suffix(const std::string& group);
+inline constexpr size_t kMaxGroupSlug = 48;
+
 /// Parses and validates a study: unknown keys, missing experiment files, duplicate run names,
-/// seeds that are not a non-empty list of distinct non-negative integers, malformed sweeps.
+/// seeds that are not a non-empty list of distinct non-negative integers, malformed sweeps,
+/// group labels that would name chart files badly (group_chart_suffix).
 /// Errors name `source` and the JSON path ("studies/x.json: \"seeds\"[1] ...").
 Study parse_study(const nlohmann::json& j, const std::string& source = "study");
 /// load_json_file + parse_study.

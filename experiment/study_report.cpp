@@ -55,18 +55,6 @@ std::string bits_text(const std::vector<int>& b) {
   return out;
 }
 
-std::string group_slug(const std::string& group) {
-  std::string out;
-  for (char c : group) {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      out += char(std::tolower(static_cast<unsigned char>(c)));
-    else if (!out.empty() && out.back() != '_')
-      out += '_';
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
-}
-
 std::vector<std::string> groups_of(const StudyReport& r) {
   std::vector<std::string> g;
   for (const MethodRow& row : r.rows)
@@ -334,8 +322,7 @@ std::string StudyReport::to_markdown() const {
 
   for (const std::string& group : groups_of(*this)) {
     if (!group.empty()) o += "## " + group + "\n\n";
-    const std::string slug = group_slug(group);
-    const std::string suffix = slug.empty() ? "" : "_" + slug;
+    const std::string suffix = group_chart_suffix(group);
     o += "![validation accuracy per epoch](accuracy_vs_epoch" + suffix + ".svg)\n";
     o += "![test accuracy vs model size](accuracy_vs_size" + suffix + ".svg)\n\n";
 
@@ -507,8 +494,7 @@ std::vector<std::string> write_study_report(const StudyReport& report, const std
   put("table.json", report.to_json().dump(2) + "\n");
 
   for (const std::string& group : groups_of(report)) {
-    const std::string slug = group_slug(group);
-    const std::string suffix = slug.empty() ? "" : "_" + slug;
+    const std::string suffix = group_chart_suffix(group);
     const std::string title = report.study->name + (group.empty() ? "" : " — " + group);
     SvgChart epochs, size;
     epochs.title = size.title = title;

@@ -188,6 +188,22 @@ TEST_CASE("study: bad input is rejected with the file and the JSON path") {
   j["experiments"][0] = {{"file", f.fp}, {"baseline", true}};
   j["experiments"][1]["baseline"] = true;
   CHECK(contains(err(j), "more than one \"baseline\""));
+
+  // A group's label names its chart files: same files, no name, or an unwieldy name refused.
+  j = f.study();
+  j["experiments"][0] = {{"file", f.fp}, {"group", "Crop + flip"}};
+  j["experiments"][1]["group"] = "crop/flip";
+  CHECK(contains(err(j), "s.json: experiments[1].group: groups \"Crop + flip\" and \"crop/flip\" would both write "
+                         "\"accuracy_vs_epoch_crop_flip.svg\""));
+  j["experiments"][1]["group"] = "--";
+  CHECK(contains(err(j), "experiments[1].group: group \"--\" needs a letter or digit"));
+  j["experiments"][1]["group"] = std::string(kMaxGroupSlug, 'a') + " b";
+  CHECK(contains(err(j), "experiments[1].group: group \"" + std::string(kMaxGroupSlug, 'a') +
+                             " b\" would name its charts"));
+  j["experiments"][1]["group"] = std::string(kMaxGroupSlug, 'a');
+  CHECK_NOTHROW(parse_study(j, "s.json"));
+  CHECK(group_chart_suffix("") == "");
+  CHECK(group_chart_suffix(" No-augmentation protocol (2016 papers) ") == "_no_augmentation_protocol_2016_papers");
 }
 
 TEST_CASE("study: planning resolves each run's config, in folders <run>_s<seed>, seeds outer") {
