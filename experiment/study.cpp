@@ -44,12 +44,13 @@ void check_group_labels(const std::vector<StudyExperiment>& experiments, size_t 
     const std::string suffix = group_chart_suffix(group);
     LB_CHECK(group.empty() || !suffix.empty(), path, ": group \"", group,
              "\" needs a letter or digit (its chart files are named after it)");
-    LB_CHECK(suffix.size() <= kMaxGroupSlug + 1, path, ": group \"", group, "\" would name its charts \"accuracy_vs_epoch",
-             suffix, ".svg\"; keep a group's label to ", kMaxGroupSlug,
+    LB_CHECK(suffix.size() <= kMaxGroupSlug + 1, path, ": group \"", group, "\" would name its charts \"",
+             group_chart_files(group).accuracy_vs_epoch, "\"; keep a group's label to ", kMaxGroupSlug,
              " letters, digits and separators and put the explanation in \"description\"");
     const auto [it, fresh] = group_of_suffix.emplace(suffix, group);
     LB_CHECK(fresh || it->second == group, path, ": groups \"", it->second, "\" and \"", group,
-             "\" would both write \"accuracy_vs_epoch", suffix, ".svg\"; give them labels that differ in a letter or digit");
+             "\" would both write \"", group_chart_files(group).accuracy_vs_epoch,
+             "\"; give them labels that differ in a letter or digit");
   }
 }
 
@@ -218,6 +219,11 @@ std::string group_chart_suffix(const std::string& group) {
   }
   while (!slug.empty() && slug.back() == '_') slug.pop_back();
   return slug.empty() ? "" : "_" + slug;
+}
+
+GroupChartFiles group_chart_files(const std::string& group) {
+  const std::string suffix = group_chart_suffix(group);
+  return {"accuracy_vs_epoch" + suffix + ".svg", "accuracy_vs_size" + suffix + ".svg"};
 }
 
 Study parse_study(const json& j, const std::string& source) {

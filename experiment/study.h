@@ -69,6 +69,15 @@ struct Study {
 std::string group_chart_suffix(const std::string& group);
 inline constexpr size_t kMaxGroupSlug = 48;
 
+/// The file names of a group's two charts (written by write_study_report, linked from
+/// table.md, named in parse_study's errors): "accuracy_vs_epoch<suffix>.svg" and
+/// "accuracy_vs_size<suffix>.svg" with group_chart_suffix(group).
+struct GroupChartFiles {
+  std::string accuracy_vs_epoch;
+  std::string accuracy_vs_size;
+};
+GroupChartFiles group_chart_files(const std::string& group);
+
 /// Parses and validates a study: unknown keys, missing experiment files, duplicate run names,
 /// seeds that are not a non-empty list of distinct non-negative integers, malformed sweeps,
 /// group labels that would name chart files badly (group_chart_suffix).

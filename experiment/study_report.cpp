@@ -322,9 +322,9 @@ std::string StudyReport::to_markdown() const {
 
   for (const std::string& group : groups_of(*this)) {
     if (!group.empty()) o += "## " + group + "\n\n";
-    const std::string suffix = group_chart_suffix(group);
-    o += "![validation accuracy per epoch](accuracy_vs_epoch" + suffix + ".svg)\n";
-    o += "![test accuracy vs model size](accuracy_vs_size" + suffix + ".svg)\n\n";
+    const GroupChartFiles charts = group_chart_files(group);
+    o += "![validation accuracy per epoch](" + charts.accuracy_vs_epoch + ")\n";
+    o += "![test accuracy vs model size](" + charts.accuracy_vs_size + ")\n\n";
 
     o += md_row({"method", "quantizers (W/A)", "W/A bits", "seeds", "epochs", "test acc %", "test err %",
                  "best val acc %", "best epoch", "test acc @ best val %", "size KiB", "vs FP32", "binary MACs", "ternary MACs", "k-bit MACs",
@@ -494,7 +494,7 @@ std::vector<std::string> write_study_report(const StudyReport& report, const std
   put("table.json", report.to_json().dump(2) + "\n");
 
   for (const std::string& group : groups_of(report)) {
-    const std::string suffix = group_chart_suffix(group);
+    const GroupChartFiles charts = group_chart_files(group);
     const std::string title = report.study->name + (group.empty() ? "" : " — " + group);
     SvgChart epochs, size;
     epochs.title = size.title = title;
@@ -549,8 +549,8 @@ std::vector<std::string> write_study_report(const StudyReport& report, const std
         size.series.push_back(std::move(s));
       }
     }
-    if (!epochs.series.empty()) put("accuracy_vs_epoch" + suffix + ".svg", epochs.to_svg());
-    if (!size.series.empty()) put("accuracy_vs_size" + suffix + ".svg", size.to_svg());
+    if (!epochs.series.empty()) put(charts.accuracy_vs_epoch, epochs.to_svg());
+    if (!size.series.empty()) put(charts.accuracy_vs_size, size.to_svg());
   }
   return written;
 }
